@@ -1,0 +1,41 @@
+"""mmgap: mutual information from the MMSE gap of one conditional diffusion denoiser.
+
+Quick use::
+
+    import mmgap
+    res = mmgap.estimate_mi(x, y)          # -> MIResult(mi, stderr, ci95, ...)
+    print(res.summary())
+
+Public names are imported lazily so that ``import mmgap`` (and the CLI's ``--help``)
+stays fast; torch is loaded on first use of an estimator.
+"""
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "MIResult": "mmgap.types",
+    "MMSECurve": "mmgap.types",
+    "MIEstimator": "mmgap.types",
+    "MMGEstimator": "mmgap.estimator",
+    "estimate_mi": "mmgap.estimator",
+    "VARIANTS": "mmgap.estimator",
+    "plot_mmse_curve": "mmgap.plotting",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mmgap' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,132 @@
+"""Result types and the estimator Protocol shared by every estimator in mmgap.
+
+This module imports nothing from mmgap, so every other module may depend on it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, Optional, Protocol, Tuple, runtime_checkable
+
+import numpy as np
+
+NATS = "nats"
+BITS = "bits"
+UNITS = (NATS, BITS)
+LN2 = math.log(2.0)
+Z95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
+
+
+def check_units(units: str) -> str:
+    """Return ``units`` if it is ``"nats"`` or ``"bits"``, else raise ValueError."""
+    if units not in UNITS:
+        raise ValueError(f"units: expected 'nats' or 'bits', got {units!r}")
+    return units
+
+
+def nats_to(value: float, units: str) -> float:
+    """Convert a value in nats to ``units`` ("nats" or "bits")."""
+    return value / LN2 if check_units(units) == BITS else value
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn numpy scalars/arrays and nested containers into plain JSON types."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else value
+    return value
+
+
+@dataclass
+class MIResult:
+    """One mutual-information estimate.
+
+    Attributes
+    ----------
+    mi : the estimate, in ``units``.
+    stderr : standard error of ``mi`` (see the estimator's docs for what it covers).
+    ci95 : (low, high), the normal 95% interval ``mi +- 1.96 stderr``.
+    units : "nats" or "bits".
+    variant : which estimator/variant produced it (e.g. "orthogonal").
+    n_train, n_test : sample sizes used for fitting and for the estimate.
+    seconds : wall time of fit + estimate (or of the estimate alone when fit was separate).
+    diagnostics : everything else (the other integrand form, proposal, training log summary,
+        warnings), JSON-serialisable.
+    """
+
+    mi: float
+    stderr: float
+    units: str = NATS
+    variant: str = ""
+    n_train: int = 0
+    n_test: int = 0
+    seconds: float = 0.0
+    diagnostics: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ci95(self) -> Tuple[float, float]:
+        half = Z95 * self.stderr if math.isfinite(self.stderr) else math.inf
+        return (self.mi - half, self.mi + half)
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = asdict(self)
+        out["ci95"] = list(self.ci95)
+        return _jsonable(out)
+
+    def summary(self) -> str:
+        """One line such as ``I(X;Y) = 0.412 ± 0.006 nats (95% CI 0.400–0.424), orthogonal, ...``."""
+        lo, hi = self.ci95
+        return (
+            f"I(X;Y) = {self.mi:.3f} \u00b1 {self.stderr:.3f} {self.units} "
+            f"(95% CI {lo:.3f}\u2013{hi:.3f}), {self.variant}, "
+            f"{self.n_train}/{self.n_test} samples, {self.seconds:.1f} s"
+        )
+
+    def __str__(self) -> str:  # pragma: no cover - thin alias
+        return self.summary()
+
+
+@dataclass
+class MMSECurve:
+    """Unconditional and conditional eps-MMSE on a log-SNR grid.
+
+    All arrays have shape (n_grid,). ``*_stderr`` are Monte Carlo standard errors over
+    the evaluation points. ``gap = mmse - mmse_cond``; the MI is 1/2 the area under ``gap``.
+    """
+
+    logsnr: np.ndarray
+    mmse: np.ndarray
+    mmse_cond: np.ndarray
+    mmse_stderr: np.ndarray
+    mmse_cond_stderr: np.ndarray
+    dim_x: int
+    gap_orthogonal: Optional[np.ndarray] = None
+
+    @property
+    def gap(self) -> np.ndarray:
+        return self.mmse - self.mmse_cond
+
+    def to_dict(self) -> Dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@runtime_checkable
+class MIEstimator(Protocol):
+    """What every estimator in mmgap (MMG and baselines) provides."""
+
+    def fit(self, x: Any, y: Any) -> "MIEstimator":  # pragma: no cover - protocol
+        ...
+
+    def estimate(self, x: Any, y: Any) -> MIResult:  # pragma: no cover - protocol
+        ...
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:  # pragma: no cover - protocol
+        ...

@@ -1,0 +1,168 @@
+"""Input checks shared by every estimator: shapes, dtypes, NaN/inf, lengths.
+
+Every failure raises ``ValueError`` with a message that names the argument and what was
+expected. Nothing is silently dropped, cast away or "fixed".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
+import numpy as np
+
+
+def _column_names(a: Any) -> Optional[list]:
+    cols = getattr(a, "columns", None)
+    if cols is not None:
+        return [str(c) for c in cols]
+    name = getattr(a, "name", None)
+    if name is not None and hasattr(a, "dtype") and hasattr(a, "index"):
+        return [str(name)]
+    return None
+
+
+def as_2d_array(a: Any, name: str, *, dtype=np.float64) -> np.ndarray:
+    """Convert numpy / pandas / torch / nested-list input to a 2-D array of ``dtype``.
+
+    A 1-D input is one column. Raises ValueError for non-numeric data, ndim > 2, or an
+    empty array. Shape of the result: (n_samples, n_columns).
+    """
+    if a is None:
+        raise ValueError(f"{name}: expected an array of samples, got None")
+    cols = _column_names(a)
+    if hasattr(a, "dtypes") and cols is not None and hasattr(a, "iloc"):
+        # pandas DataFrame: report the first non-numeric column by name
+        dtypes = getattr(a, "dtypes")
+        dtypes = list(dtypes) if hasattr(dtypes, "__iter__") else [dtypes]
+        for col, dt in zip(cols, dtypes):
+            if getattr(dt, "kind", "O") not in "biuf":
+                raise ValueError(
+                    f"{name}: column {col!r} is not numeric (dtype {dt}); "
+                    "select numeric columns or encode it first"
+                )
+        a = a.to_numpy()
+    elif hasattr(a, "detach") and hasattr(a, "cpu"):  # torch tensor
+        a = a.detach().cpu().numpy()
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind == "O":
+            try:
+                arr = arr.astype(dtype)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"{name}: expected numeric values, got non-numeric entries (dtype object)"
+                ) from None
+        else:
+            raise ValueError(f"{name}: expected numeric values, got dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ValueError(f"{name}: expected a 1-D or 2-D array of samples, got a scalar")
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name}: expected a 1-D or 2-D array (n_samples, n_features), got shape {arr.shape}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise ValueError naming the first row with NaN or inf."""
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        kind = "NaN" if np.isnan(arr[row, col]) else "inf"
+        n_rows = int(bad.any(axis=1).sum())
+        raise ValueError(
+            f"{name}: contains {kind} (first at row {row}, column {col}; "
+            f"{n_rows} row(s) affected); remove or impute them first"
+        )
+    return arr
+
+
+def check_not_constant(arr: np.ndarray, name: str) -> np.ndarray:
+    """Raise ValueError if a column has a single value (it carries no information and
+    cannot be standardised)."""
+    spread = arr.max(axis=0) - arr.min(axis=0)
+    const = np.flatnonzero(spread == 0)
+    if const.size:
+        raise ValueError(
+            f"{name}: column {int(const[0])} is constant; drop constant columns first"
+        )
+    return arr
+
+
+def as_labels(a: Any, name: str) -> np.ndarray:
+    """Integer class labels, shape (n_samples,). Accepts integer arrays and floats that are
+    whole numbers; raises ValueError otherwise."""
+    arr = as_2d_array(a, name, dtype=np.float64)
+    if arr.shape[1] != 1:
+        raise ValueError(
+            f"{name}: discrete labels must be one column of integers, got shape {arr.shape}"
+        )
+    check_finite(arr, name)
+    flat = arr[:, 0]
+    if not np.all(flat == np.round(flat)):
+        row = int(np.flatnonzero(flat != np.round(flat))[0])
+        raise ValueError(
+            f"{name}: discrete labels must be integers, got {flat[row]!r} at row {row}"
+        )
+    return flat.astype(np.int64)
+
+
+def check_xy(
+    x: Any,
+    y: Any,
+    *,
+    y_discrete: bool = False,
+    min_samples: int = 2,
+    check_constant: bool = False,
+    x_name: str = "x",
+    y_name: str = "y",
+) -> Tuple[np.ndarray, np.ndarray]:
+    """Validate a pair of sample arrays.
+
+    Returns ``(x, y)`` with x of shape (n, dim_x) float64 and y of shape (n, dim_y) float64,
+    or y of shape (n,) int64 when ``y_discrete``.
+    """
+    xa = check_finite(as_2d_array(x, x_name), x_name)
+    if y_discrete:
+        ya = as_labels(y, y_name)
+    else:
+        ya = check_finite(as_2d_array(y, y_name), y_name)
+    if xa.shape[0] != ya.shape[0]:
+        raise ValueError(
+            f"{x_name} and {y_name}: expected the same number of samples (rows), "
+            f"got {xa.shape[0]} and {ya.shape[0]}"
+        )
+    if xa.shape[0] < min_samples:
+        raise ValueError(
+            f"{x_name}: expected at least {min_samples} samples, got {xa.shape[0]}"
+        )
+    if check_constant:
+        check_not_constant(xa, x_name)
+        if not y_discrete:
+            check_not_constant(ya, y_name)
+        elif np.unique(ya).size < 2:
+            raise ValueError(f"{y_name}: discrete labels take a single value; need at least 2 classes")
+    return xa, ya
+
+
+def check_positive_int(value: Any, name: str, *, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0,
+                   inclusive: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number in ({low}, {high}), got {value!r}") from None
+    ok = (low <= v <= high) if inclusive else (low < v < high)
+    if not ok:
+        br = "[]" if inclusive else "()"
+        raise ValueError(f"{name}: expected a number in {br[0]}{low}, {high}{br[1]}, got {value!r}")
+    return v
