@@ -1,0 +1,173 @@
+"""Named suites of tasks and lookup by id.
+
+Suites:
+    ``"bmi40"``   the 40 tasks of the Beyond-Normal benchmark (Czyz et al., NeurIPS 2023),
+                  in that benchmark's order, with its ids.
+    ``"high-mi"`` the high-MI family of the MMG paper: 2-pair sparse normals,
+                  dim_x = dim_y = d in {3, 5, 10, 20, 50}, strength in
+                  {200, 650, 1100, 1550, 2000} (9.90 ... 14.51 nats), plain, half-cube
+                  and spiral (75 tasks).
+    ``"extra"``   discrete-label and independent (I = 0) tasks.
+    ``"all"``     all of the above.
+
+Tasks are built on request (cheap; the Monte Carlo truths of the discrete-label tasks are
+computed once per process and cached).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from typing import Callable, Dict, List, Optional, Tuple
+
+from mmgap.tasks import families as fam
+from mmgap.tasks import transforms as tr
+from mmgap.tasks.task import Task
+
+HIGH_MI_DIMS = (3, 5, 10, 20, 50)
+HIGH_MI_STRENGTHS = (200.0, 650.0, 1100.0, 1550.0, 2000.0)
+
+Factory = Callable[[], Task]
+
+
+def _compose(*steps: Callable) -> Factory:
+    """``_compose(t1, t2, base)`` -> a factory for ``t1(t2(base()))``."""
+    *transforms, base = steps
+
+    def build() -> Task:
+        task = base()
+        for transform in reversed(transforms):
+            task = transform(task)
+        return task
+
+    return build
+
+
+def _p(fn: Callable, *args, **kwargs) -> Factory:
+    return functools.partial(fn, *args, **kwargs)
+
+
+def _bmi40_factories() -> Dict[str, Factory]:
+    binormal = _p(fam.bivariate_normal, 0.75)
+    student_1 = _p(fam.student_identity, 1, 1, 1)
+    pair = {d: _p(fam.multinormal_sparse, d, d, 2, 2.0) for d in (2, 3, 5, 25)}
+    steps = [
+        (binormal,),
+        (tr.normal_cdf, binormal),
+        (_p(fam.additive_uniform, 0.1),),
+        (_p(fam.additive_uniform, 0.75),),
+        (_p(fam.bimodal, 0.75),),
+        (tr.wiggly, binormal),
+        (tr.half_cube, binormal),
+        (student_1,),
+        (tr.asinh, student_1),
+        (tr.swissroll_x, tr.normal_cdf, binormal),
+        *[(_p(fam.multinormal_dense, d, d, 0.5),) for d in (2, 3, 5, 25, 50)],
+        *[(pair[d],) for d in (2, 3, 5, 25)],
+        *[
+            (_p(fam.student_identity, d, d, df),)
+            for d, df in ((2, 1), (2, 2), (3, 2), (3, 3), (5, 2), (5, 3))
+        ],
+        *[(tr.normal_cdf, pair[d]) for d in (3, 5, 25)],
+        *[(tr.half_cube, pair[d]) for d in (3, 5, 25)],
+        *[(tr.spiral, pair[d]) for d in (3, 5, 25)],
+        *[(tr.spiral, tr.normal_cdf, pair[d]) for d in (3, 5, 25)],
+        *[(tr.asinh, _p(fam.student_identity, d, d, df)) for d, df in ((2, 1), (3, 2), (5, 2))],
+    ]
+    return _by_id(_compose(*s) for s in steps)
+
+
+def _high_mi_factories() -> Dict[str, Factory]:
+    factories = []
+    for transform in (None, tr.half_cube, tr.spiral):
+        for d in HIGH_MI_DIMS:
+            for s in HIGH_MI_STRENGTHS:
+                base = _p(fam.multinormal_sparse, d, d, 2, s)
+                factories.append(base if transform is None else _compose(transform, base))
+    return _by_id(factories)
+
+
+def _extra_factories() -> Dict[str, Factory]:
+    return _by_id(
+        [
+            _p(fam.discrete_normal, 2, 2, 1.0),
+            _p(fam.discrete_normal, 4, 4, 2.0),
+            _p(fam.discrete_normal, 10, 10, 3.0),
+            _p(fam.independent_normal, 1, 1),
+            _p(fam.independent_normal, 2, 2),
+            _p(fam.independent_normal, 10, 10),
+        ]
+    )
+
+
+def _task_id_of(factory: Factory) -> str:
+    """The id a factory produces. Builds the task, except for discrete-label tasks whose
+    id is known without the Monte Carlo truth."""
+    if isinstance(factory, functools.partial) and factory.func is fam.discrete_normal:
+        return fam.discrete_normal_id(*factory.args, **factory.keywords)
+    return factory().id
+
+
+def _by_id(factories) -> Dict[str, Factory]:
+    out: Dict[str, Factory] = {}
+    for factory in factories:
+        task_id = _task_id_of(factory)
+        if task_id in out:
+            raise RuntimeError(f"duplicate task id {task_id!r}")
+        out[task_id] = factory
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _suites() -> Dict[str, Tuple[Tuple[str, Factory], ...]]:
+    suites = {
+        "bmi40": _bmi40_factories(),
+        "high-mi": _high_mi_factories(),
+        "extra": _extra_factories(),
+    }
+    everything: Dict[str, Factory] = {}
+    for members in suites.values():
+        for task_id, factory in members.items():
+            if task_id in everything:
+                raise RuntimeError(f"task id {task_id!r} is in two suites")
+            everything[task_id] = factory
+    suites["all"] = everything
+    return {name: tuple(members.items()) for name, members in suites.items()}
+
+
+SUITES: Tuple[str, ...] = ("bmi40", "high-mi", "extra", "all")
+
+
+def _suite(suite: Optional[str]) -> Tuple[Tuple[str, Factory], ...]:
+    name = "all" if suite is None else suite
+    suites = _suites()
+    if name not in suites:
+        close = difflib.get_close_matches(str(name), SUITES, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"suite: unknown suite {suite!r}; expected one of {list(SUITES)}{hint}")
+    return suites[name]
+
+
+def list_task_ids(suite: Optional[str] = None) -> List[str]:
+    """The ids in ``suite`` (one of :data:`SUITES`; ``None`` means ``"all"``), in order."""
+    return [task_id for task_id, _ in _suite(suite)]
+
+
+def list_tasks(suite: Optional[str] = None) -> List[Task]:
+    """The tasks in ``suite`` (one of :data:`SUITES`; ``None`` means ``"all"``), in order."""
+    return [factory() for _, factory in _suite(suite)]
+
+
+def get_task(task_id: str) -> Task:
+    """The registered task with this id; ValueError (with close matches) if there is none."""
+    factories = dict(_suite("all"))
+    factory = factories.get(task_id)
+    if factory is None:
+        ids = list(factories)
+        close = difflib.get_close_matches(str(task_id), ids, n=5, cutoff=0.6)
+        if close:
+            hint = f"did you mean one of {close}?"
+        else:
+            hint = f"valid ids include {ids[:3] + ids[-2:]}; see list_task_ids()"
+        raise ValueError(f"task_id: unknown task {task_id!r}; {hint}")
+    return factory()
