@@ -1,0 +1,61 @@
+"""Classical baseline MI estimators behind the same interface as :class:`mmgap.MMGEstimator`.
+
+Every baseline is a class with sklearn habits (``fit`` returns self, ``estimate`` returns an
+:class:`mmgap.types.MIResult`, ``get_params`` / ``set_params``) and class attributes
+``name``, ``description`` and ``reference``. ``BASELINES`` maps names to classes; add a new
+baseline with :func:`register_baseline` (or by adding it to the dict).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from .gaussian import (GaussianMI, canonical_correlations, estimate_gaussian, gaussian_mi,
+                       gaussian_mi_from_cov)
+from .ksg import KSGEstimator, estimate_ksg, ksg_mi
+
+__all__ = [
+    "BASELINES",
+    "GaussianMI",
+    "KSGEstimator",
+    "canonical_correlations",
+    "estimate_gaussian",
+    "estimate_ksg",
+    "gaussian_mi",
+    "gaussian_mi_from_cov",
+    "get_baseline",
+    "ksg_mi",
+    "register_baseline",
+]
+
+BASELINES: Dict[str, type] = {
+    KSGEstimator.name: KSGEstimator,
+    GaussianMI.name: GaussianMI,
+}
+
+
+def register_baseline(cls: type, name: str = "") -> type:
+    """Add ``cls`` to :data:`BASELINES` under ``name`` (default ``cls.name``); returns cls,
+    so it also works as a class decorator. ValueError if the name is taken by another class."""
+    key = name or getattr(cls, "name", "")
+    if not key:
+        raise ValueError("name: expected a non-empty name (or a class attribute 'name')")
+    if key in BASELINES and BASELINES[key] is not cls:
+        raise ValueError(
+            f"name: baseline {key!r} is already registered ({BASELINES[key].__name__})"
+        )
+    BASELINES[key] = cls
+    return cls
+
+
+def get_baseline(name: str, **params: Any) -> Any:
+    """A new instance of the baseline called ``name``, constructed with ``params``.
+
+    Raises ValueError naming the valid names when ``name`` is unknown.
+    """
+    cls = BASELINES.get(name)
+    if cls is None:
+        raise ValueError(
+            f"name: unknown baseline {name!r}; valid names are {sorted(BASELINES)}"
+        )
+    return cls(**params)

@@ -1,0 +1,32 @@
+"""Shared plumbing for the baselines: remembering and checking the widths seen in ``fit``.
+
+Parameter handling (``get_params`` / ``set_params``) comes from :mod:`mmgap.base`; input
+validation of sample arrays from :func:`mmgap.validation.check_xy`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mmgap.base import ParamsMixin
+
+__all__ = ["ParamsMixin", "record_fit_dims", "check_fit_dims"]
+
+
+def record_fit_dims(est: Any, x: np.ndarray, y: np.ndarray) -> None:
+    """Store ``dim_x_``, ``dim_y_`` and ``n_fit_`` (validated arrays x, y) on ``est``."""
+    est.dim_x_ = int(x.shape[1])
+    est.dim_y_ = int(y.shape[1])
+    est.n_fit_ = int(x.shape[0])
+
+
+def check_fit_dims(est: Any, x: np.ndarray, y: np.ndarray) -> None:
+    """If ``est`` was fitted, raise ValueError when x / y have other widths than at fit."""
+    dim_x = getattr(est, "dim_x_", None)
+    dim_y = getattr(est, "dim_y_", None)
+    if dim_x is not None and x.shape[1] != dim_x:
+        raise ValueError(f"x: expected {dim_x} column(s) as in fit, got {x.shape[1]}")
+    if dim_y is not None and y.shape[1] != dim_y:
+        raise ValueError(f"y: expected {dim_y} column(s) as in fit, got {y.shape[1]}")

@@ -1,0 +1,189 @@
+"""Reading sample arrays from files for the CLI: .npz, .npy, .csv, .parquet.
+
+Every problem raises :class:`DataError` (a ValueError) with one line naming the file, the
+array or column, and what was expected.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["DataError", "load_array", "load_xy", "parse_columns"]
+
+SUFFIXES = (".npz", ".npy", ".csv", ".parquet")
+
+
+class DataError(ValueError):
+    """A data file cannot be used."""
+
+
+def parse_columns(spec: Optional[str]) -> Optional[List[str]]:
+    """'a,b,c' -> ['a', 'b', 'c']; None stays None."""
+    if spec is None:
+        return None
+    cols = [c.strip() for c in spec.split(",") if c.strip()]
+    if not cols:
+        raise DataError(f"column list: expected comma-separated names or indices, got {spec!r}")
+    return cols
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+    if path.suffix.lower() not in SUFFIXES:
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; expected one of {', '.join(SUFFIXES)}")
+
+
+def _read_csv(path: Path) -> Tuple[List[str], List[List[str]], bool]:
+    try:
+        with open(path, newline="") as fh:
+            sample = fh.read(65536)
+            fh.seek(0)
+            try:
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t ")
+            except csv.Error:
+                dialect = csv.excel
+            rows = [r for r in csv.reader(fh, dialect) if r and any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read ({err})") from None
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+
+    def numeric(cell: str) -> bool:
+        try:
+            float(cell)
+            return True
+        except ValueError:
+            return cell.strip() == ""
+
+    has_header = not all(numeric(c) for c in rows[0])
+    header = [c.strip() for c in rows[0]] if has_header else [str(i) for i in range(len(rows[0]))]
+    body = rows[1:] if has_header else rows
+    return header, body, has_header
+
+
+def _select(header: Sequence[str], cols: Optional[Sequence[str]], path: Path) -> List[int]:
+    if cols is None:
+        return list(range(len(header)))
+    out = []
+    for c in cols:
+        if c in header:
+            out.append(list(header).index(c))
+        elif c.lstrip("-").isdigit() and -len(header) <= int(c) < len(header):
+            out.append(int(c) % len(header))
+        else:
+            raise DataError(f"{path}: no column {c!r}; columns are {', '.join(header[:20])}")
+    return out
+
+
+def _csv_array(path: Path, cols: Optional[Sequence[str]]) -> np.ndarray:
+    header, body, has_header = _read_csv(path)
+    idx = _select(header, cols, path)
+    if not body:
+        raise DataError(f"{path}: no data rows")
+    first_line = 2 if has_header else 1
+    out = np.empty((len(body), len(idx)), dtype=np.float64)
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise DataError(
+                f"{path}: line {r + first_line} has {len(row)} fields, expected {len(header)}"
+            )
+        for j, c in enumerate(idx):
+            cell = row[c].strip()
+            if cell == "":
+                out[r, j] = math.nan
+                continue
+            try:
+                out[r, j] = float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{path}: column {header[c]!r} is not numeric (line {r + first_line}: {cell!r})"
+                ) from None
+    return out
+
+
+def _parquet_array(path: Path, cols: Optional[Sequence[str]]) -> np.ndarray:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(f"{path}: reading parquet needs pyarrow (pip install 'mmgap[io]')") from None
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises several types for corrupt files
+        raise DataError(f"{path}: cannot read parquet ({err})") from None
+    header = list(table.column_names)
+    idx = _select(header, cols, path)
+    columns = []
+    for i in idx:
+        col = table.column(i)
+        try:
+            arr = col.to_numpy(zero_copy_only=False)
+        except Exception:
+            arr = np.asarray(col.to_pylist(), dtype=object)
+        if arr.dtype.kind not in "biuf":
+            raise DataError(f"{path}: column {header[i]!r} is not numeric (type {col.type})")
+        columns.append(arr.astype(np.float64))
+    return np.column_stack(columns)
+
+
+def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequence[str]] = None,
+               name: str = "x") -> np.ndarray:
+    """Read one array. ``key`` picks an array inside a .npz; ``columns`` picks CSV/parquet
+    columns (names or 0-based indices)."""
+    p = Path(path)
+    _check_file(p)
+    suffix = p.suffix.lower()
+    if columns is not None and suffix in (".npy", ".npz"):
+        raise DataError(f"{p}: column selection (--{name}-cols) applies to .csv and .parquet files only")
+    if suffix == ".csv":
+        return _csv_array(p, columns)
+    if suffix == ".parquet":
+        return _parquet_array(p, columns)
+    try:
+        obj = np.load(p, allow_pickle=False)
+    except ValueError as err:
+        raise DataError(f"{p}: cannot read without unpickling objects ({err})") from None
+    except (OSError, EOFError) as err:
+        raise DataError(f"{p}: cannot read ({err})") from None
+    if suffix == ".npz":
+        with obj:
+            k = key or name
+            if k not in obj.files:
+                raise DataError(f"{p}: no array {k!r}; arrays are {', '.join(obj.files) or '(none)'}")
+            try:
+                return np.asarray(obj[k])
+            except ValueError as err:
+                raise DataError(f"{p}: array {k!r} cannot be read without unpickling ({err})") from None
+    return np.asarray(obj)
+
+
+def load_xy(data: Optional[str] = None, *, x: Optional[str] = None, y: Optional[str] = None,
+            x_cols: Optional[Sequence[str]] = None, y_cols: Optional[Sequence[str]] = None,
+            x_key: str = "x", y_key: str = "y") -> Tuple[np.ndarray, np.ndarray]:
+    """Read (x, y) from one file (``data``: .npz with arrays ``x_key``/``y_key``, or a table
+    with ``x_cols``/``y_cols``) or from two files ``x`` and ``y``."""
+    if data is not None:
+        if x is not None or y is not None:
+            raise DataError("give either DATA or --x/--y, not both")
+        p = Path(data)
+        _check_file(p)
+        if p.suffix.lower() == ".npz":
+            if x_cols or y_cols:
+                raise DataError(f"{p}: --x-cols/--y-cols apply to .csv and .parquet files; use --x-key/--y-key for .npz")
+            return load_array(data, key=x_key, name="x"), load_array(data, key=y_key, name="y")
+        if p.suffix.lower() == ".npy":
+            raise DataError(f"{p}: a single .npy holds one array; use --x FILE --y FILE")
+        if not x_cols or not y_cols:
+            raise DataError(f"{p}: a table needs --x-cols and --y-cols to say which columns are X and Y")
+        return (load_array(data, columns=x_cols, name="x"),
+                load_array(data, columns=y_cols, name="y"))
+    if x is None or y is None:
+        raise DataError("no data: give DATA (a .npz with arrays x and y, or a table) or both --x FILE and --y FILE")
+    return load_array(x, columns=x_cols, name="x", key=x_key), load_array(y, columns=y_cols, name="y", key=y_key)

@@ -1,0 +1,290 @@
+"""Pure maths of the MMSE gap: integrands, Monte Carlo means, Gaussian closed forms, and an
+analytic oracle denoiser for jointly Gaussian data.
+
+No nn.Module and no optimizer lives here. A *denoiser* is any callable
+
+    denoise(z, logsnr, y, keep, context) -> eps_hat
+
+with z: (B, dim_x), logsnr: (B,), y: (B, dim_y), keep: (B,) float (1 = condition on y,
+0 = withhold y), context: (B, dim_c) or None (always given; reserved for conditional MI),
+returning eps_hat: (B, dim_x).
+
+I(X;Y) = 1/2 * integral over logsnr of [mmse(logsnr) - mmse(logsnr | y)] d logsnr, estimated
+by drawing logsnr ~ q, eps ~ N(0, I) and averaging ``1/2 * w * integrand`` with w = 1/q(logsnr).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .logsnr import add_noise
+
+Denoiser = Callable[[Tensor, Tensor, Tensor, Tensor, Optional[Tensor]], Tensor]
+
+__all__ = [
+    "Denoiser",
+    "direct_integrand",
+    "orthogonal_integrand",
+    "mc_mean_stderr",
+    "GapDraws",
+    "gap_draws",
+    "mmse_on_grid",
+    "gaussian_mi",
+    "gaussian_mmse",
+    "gaussian_conditional_cov",
+    "GaussianOracle",
+]
+
+
+# --------------------------------------------------------------------------- integrands
+
+def direct_integrand(eps: Tensor, eps_hat: Tensor, eps_hat_cond: Tensor) -> Tensor:
+    """``||eps - eps_hat(z)||^2 - ||eps - eps_hat(z, y)||^2`` per sample, shape (B,)."""
+    return ((eps - eps_hat) ** 2).sum(-1) - ((eps - eps_hat_cond) ** 2).sum(-1)
+
+
+def orthogonal_integrand(eps_hat: Tensor, eps_hat_cond: Tensor) -> Tensor:
+    """``||eps_hat(z, y) - eps_hat(z)||^2`` per sample, shape (B,). Never negative."""
+    return ((eps_hat_cond - eps_hat) ** 2).sum(-1)
+
+
+def mc_mean_stderr(values: np.ndarray) -> Tuple[float, float]:
+    """Mean and standard error of Monte Carlo values of shape (n_points, k_draws).
+
+    The k draws of one point share that point, so they are averaged first and the standard
+    error is the sample standard deviation of the n_points averages / sqrt(n_points). With a
+    single point the k draws are treated as independent.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim == 1:
+        v = v[:, None]
+    if v.shape[0] == 1:
+        v = v.T
+    per_point = v.mean(axis=1)
+    n = per_point.shape[0]
+    mean = float(per_point.mean())
+    stderr = float(per_point.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+    return mean, stderr
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+@dataclass
+class GapDraws:
+    """Per-draw quantities, each of shape (n_points, k_draws), as float64 numpy arrays.
+
+    ``direct`` and ``orthogonal`` are the raw integrands (not yet weighted); the MI
+    contribution of a draw is ``0.5 * weight * integrand``.
+    """
+
+    logsnr: np.ndarray
+    weight: np.ndarray
+    direct: np.ndarray
+    orthogonal: np.ndarray
+    mse: np.ndarray
+    mse_cond: np.ndarray
+
+    def mi_values(self, form: str) -> np.ndarray:
+        """``0.5 * w * integrand`` for ``form`` in {"direct", "orthogonal"}, shape (n, k)."""
+        if form not in ("direct", "orthogonal"):
+            raise ValueError(f"form: expected 'direct' or 'orthogonal', got {form!r}")
+        return 0.5 * self.weight * getattr(self, form)
+
+    def estimate(self, form: str) -> Tuple[float, float]:
+        """(mi, stderr) in nats for one integrand form."""
+        return mc_mean_stderr(self.mi_values(form))
+
+    def pointwise(self, form: str) -> np.ndarray:
+        """Per-point MI contributions averaged over the k draws, shape (n_points,)."""
+        return self.mi_values(form).mean(axis=1)
+
+
+def _fused_pass(denoise: Denoiser, z: Tensor, logsnr: Tensor, y: Tensor,
+                context: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
+    """One forward over [conditional; unconditional] halves sharing z and logsnr."""
+    b = z.shape[0]
+    keep = torch.cat([torch.ones(b, device=z.device, dtype=z.dtype),
+                      torch.zeros(b, device=z.device, dtype=z.dtype)])
+    ctx2 = None if context is None else torch.cat([context, context])
+    out = denoise(torch.cat([z, z]), torch.cat([logsnr, logsnr]), torch.cat([y, y]), keep, ctx2)
+    return out[b:], out[:b]  # (unconditional, conditional)
+
+
+@torch.inference_mode()
+def gap_draws(
+    denoise: Denoiser,
+    x: Tensor,
+    y: Tensor,
+    proposal,
+    k_draws: int,
+    generator: Optional[torch.Generator] = None,
+    *,
+    context: Optional[Tensor] = None,
+    batch_size: int = 8192,
+    stratified: bool = True,
+) -> GapDraws:
+    """Draw k (logsnr, eps) per point and evaluate both integrands on the SAME draws.
+
+    x: (n, dim_x), y: (n, dim_y) tensors on the denoiser's device. ``proposal`` has
+    ``sample(m, generator, device=, dtype=, stratified=) -> (logsnr, weight)``.
+    Returns :class:`GapDraws` with arrays of shape (n, k).
+    """
+    n = x.shape[0]
+    if k_draws < 1:
+        raise ValueError(f"k_draws: expected an integer >= 1, got {k_draws!r}")
+    total = n * k_draws
+    logsnr_all, w_all = proposal.sample(total, generator, device=x.device, dtype=x.dtype,
+                                        stratified=stratified)
+    # point index of each draw: draw j of point i sits at i * k + j
+    idx_all = torch.arange(n, device=x.device).repeat_interleave(k_draws)
+    outs = {k: [] for k in ("direct", "orthogonal", "mse", "mse_cond")}
+    for start in range(0, total, batch_size):
+        sl = slice(start, min(start + batch_size, total))
+        idx = idx_all[sl]
+        lam = logsnr_all[sl]
+        xb = x[idx]
+        eps = torch.randn(xb.shape, generator=generator, device=x.device, dtype=x.dtype)
+        z = add_noise(xb, lam, eps)
+        ctx = None if context is None else context[idx]
+        eps_u, eps_c = _fused_pass(denoise, z, lam, y[idx], ctx)
+        mse_u = ((eps - eps_u) ** 2).sum(-1)
+        mse_c = ((eps - eps_c) ** 2).sum(-1)
+        outs["mse"].append(mse_u)
+        outs["mse_cond"].append(mse_c)
+        outs["direct"].append(mse_u - mse_c)
+        outs["orthogonal"].append(orthogonal_integrand(eps_u, eps_c))
+
+    def arr(t: Tensor) -> np.ndarray:
+        return t.detach().to("cpu", torch.float64).numpy().reshape(n, k_draws)
+
+    return GapDraws(
+        logsnr=arr(logsnr_all),
+        weight=arr(w_all),
+        **{k: arr(torch.cat(v)) for k, v in outs.items()},
+    )
+
+
+@torch.inference_mode()
+def mmse_on_grid(
+    denoise: Denoiser,
+    x: Tensor,
+    y: Tensor,
+    grid: Tensor,
+    k_draws: int = 1,
+    generator: Optional[torch.Generator] = None,
+    *,
+    context: Optional[Tensor] = None,
+    batch_size: int = 8192,
+) -> dict:
+    """Unconditional and conditional eps-MMSE at each grid log-SNR.
+
+    Every grid value uses all n points with k noise draws each. Returns a dict of float64
+    numpy arrays of shape (n_grid,): ``mmse``, ``mmse_cond``, ``mmse_stderr``,
+    ``mmse_cond_stderr``, ``gap_orthogonal``.
+    """
+    n = x.shape[0]
+    res = {k: [] for k in ("mmse", "mmse_cond", "mmse_stderr", "mmse_cond_stderr",
+                           "gap_orthogonal")}
+    xr = x.repeat(k_draws, 1)
+    yr = y.repeat(k_draws, 1)
+    cr = None if context is None else context.repeat(k_draws, 1)
+    m = xr.shape[0]
+    for lam_value in grid.tolist():
+        parts_u, parts_c, parts_o = [], [], []
+        for start in range(0, m, batch_size):
+            sl = slice(start, min(start + batch_size, m))
+            xb = xr[sl]
+            lam = torch.full((xb.shape[0],), lam_value, device=x.device, dtype=x.dtype)
+            eps = torch.randn(xb.shape, generator=generator, device=x.device, dtype=x.dtype)
+            z = add_noise(xb, lam, eps)
+            eps_u, eps_c = _fused_pass(denoise, z, lam, yr[sl], None if cr is None else cr[sl])
+            parts_u.append(((eps - eps_u) ** 2).sum(-1))
+            parts_c.append(((eps - eps_c) ** 2).sum(-1))
+            parts_o.append(orthogonal_integrand(eps_u, eps_c))
+        for key, parts in (("mmse", parts_u), ("mmse_cond", parts_c)):
+            v = torch.cat(parts).to("cpu", torch.float64).numpy().reshape(k_draws, n).T
+            mean, se = mc_mean_stderr(v)
+            res[key].append(mean)
+            res[key + "_stderr"].append(se)
+        res["gap_orthogonal"].append(float(torch.cat(parts_o).double().mean()))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in res.items()}
+
+
+# --------------------------------------------------------------------------- Gaussian closed forms
+
+def _logdet(cov: np.ndarray) -> float:
+    sign, val = np.linalg.slogdet(cov)
+    if sign <= 0:
+        raise ValueError("cov: expected a positive-definite covariance matrix")
+    return float(val)
+
+
+def gaussian_mi(cov: np.ndarray, dim_x: int) -> float:
+    """I(X;Y) in nats for (X, Y) jointly Gaussian with joint covariance ``cov``
+    ((dim_x + dim_y) square), X the first ``dim_x`` coordinates:
+    1/2 log det Sigma_x / det Sigma_{x|y}."""
+    cov = np.asarray(cov, dtype=np.float64)
+    return 0.5 * (_logdet(cov[:dim_x, :dim_x]) + _logdet(cov[dim_x:, dim_x:]) - _logdet(cov))
+
+
+def gaussian_conditional_cov(cov: np.ndarray, dim_x: int) -> Tuple[np.ndarray, np.ndarray]:
+    """(B, Sigma_{x|y}) with E[x | y] = B y (zero means) for a joint covariance ``cov``."""
+    cov = np.asarray(cov, dtype=np.float64)
+    sxx, sxy, syy = cov[:dim_x, :dim_x], cov[:dim_x, dim_x:], cov[dim_x:, dim_x:]
+    b = np.linalg.solve(syy, sxy.T).T
+    return b, sxx - b @ sxy.T
+
+
+def gaussian_mmse(logsnr, cov_x: np.ndarray) -> np.ndarray:
+    """eps-MMSE of x ~ N(0, cov_x): sum_i sigmoid(logsnr + log s_i) over eigenvalues s_i.
+    ``logsnr``: scalar or array; returns an array of the same shape."""
+    s = np.linalg.eigvalsh(np.atleast_2d(np.asarray(cov_x, dtype=np.float64)))
+    lam = np.asarray(logsnr, dtype=np.float64)[..., None]
+    from scipy.special import expit
+
+    return expit(lam + np.log(s)).sum(-1)
+
+
+class GaussianOracle:
+    """Bayes-optimal eps-denoiser for (x, y) ~ N(0, cov), usable as a :data:`Denoiser`.
+
+    E[eps | z]    = sigma (alpha^2 Sigma_x + sigma^2 I)^{-1} z
+    E[eps | z, y] = sigma (alpha^2 Sigma_{x|y} + sigma^2 I)^{-1} (z - alpha B y)
+    Computations are done in float64 via eigendecompositions, then cast back.
+    """
+
+    def __init__(self, cov: np.ndarray, dim_x: int):
+        cov = np.asarray(cov, dtype=np.float64)
+        self.dim_x = int(dim_x)
+        b, cond = gaussian_conditional_cov(cov, dim_x)
+        self._b = torch.as_tensor(b)
+        lam_u, u_u = np.linalg.eigh(cov[:dim_x, :dim_x])
+        lam_c, u_c = np.linalg.eigh(cond)
+        self._eig = {
+            "u": (torch.as_tensor(lam_u), torch.as_tensor(u_u)),
+            "c": (torch.as_tensor(lam_c), torch.as_tensor(u_c)),
+        }
+
+    @staticmethod
+    def _solve(vec: Tensor, a2: Tensor, s2: Tensor, lam: Tensor, u: Tensor) -> Tensor:
+        t = vec @ u
+        t = t / (a2[:, None] * lam[None, :] + s2[:, None])
+        return t @ u.T
+
+    def __call__(self, z: Tensor, logsnr: Tensor, y: Tensor, keep: Tensor,
+                 context: Optional[Tensor] = None) -> Tensor:
+        dt, dev = z.dtype, z.device
+        z64, l64, y64 = z.double().cpu(), logsnr.double().cpu(), y.double().cpu()
+        a2, s2 = torch.sigmoid(l64), torch.sigmoid(-l64)
+        a, s = a2.sqrt(), s2.sqrt()
+        out_u = s[:, None] * self._solve(z64, a2, s2, *self._eig["u"])
+        resid = z64 - a[:, None] * (y64 @ self._b.T)
+        out_c = s[:, None] * self._solve(resid, a2, s2, *self._eig["c"])
+        k = keep.double().cpu()[:, None]
+        return (k * out_c + (1 - k) * out_u).to(device=dev, dtype=dt)

@@ -1,0 +1,59 @@
+"""Plots (needs the ``plot`` extra: ``pip install 'mmgap[plot]'``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import numpy as np
+
+from .types import MMSECurve
+
+__all__ = ["plot_mmse_curve"]
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        if not os.environ.get("DISPLAY") and os.environ.get("MPLBACKEND") is None:
+            matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "plotting needs matplotlib: pip install 'mmgap[plot]' (or pip install matplotlib)"
+        ) from err
+    return plt
+
+
+def plot_mmse_curve(curve: MMSECurve, path: Optional[str] = None, *, ax=None,
+                    title: Optional[str] = None, mi: Optional[float] = None,
+                    proposal=None):
+    """Draw the unconditional and conditional eps-MMSE curves against log-SNR with the gap
+    between them shaded (its area / 2 is the MI). Saves a PNG when ``path`` is given.
+    Returns the matplotlib Figure."""
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
+    else:
+        fig = ax.figure
+    lam = np.asarray(curve.logsnr)
+    ax.plot(lam, curve.mmse, color="C0", label="mmse(logsnr)  (y withheld)")
+    ax.plot(lam, curve.mmse_cond, color="C1", label="mmse(logsnr | y)")
+    ax.fill_between(lam, curve.mmse_cond, curve.mmse, where=curve.mmse >= curve.mmse_cond,
+                    color="C2", alpha=0.3, interpolate=True,
+                    label="gap (area / 2 = I(X;Y))" if mi is None else f"gap: I = {mi:.3f} nats")
+    ax.fill_between(lam, curve.mmse, curve.mmse_cond, where=curve.mmse < curve.mmse_cond,
+                    color="C3", alpha=0.3, interpolate=True, label="negative gap")
+    ax.axhline(curve.dim_x, color="0.6", lw=0.8, ls=":")
+    if proposal is not None:
+        ax.axvspan(proposal.low, proposal.high, color="0.9", zorder=0,
+                   label="log-SNR window")
+    ax.set_xlabel("log-SNR  $\\lambda$")
+    ax.set_ylabel("denoising error  E||eps - eps_hat||$^2$")
+    ax.set_title(title or "MMSE gap")
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig

@@ -1,0 +1,83 @@
+"""Per-variable preprocessing fitted on training data only.
+
+MI is invariant under invertible maps of X and of Y separately, so these transforms change
+nothing in the truth, only how hard the problem is for the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+__all__ = ["Standardizer", "OneHot"]
+
+
+@dataclass
+class Standardizer:
+    """Per-column ``(a - mean) / std`` with statistics from the data passed to :meth:`fit`."""
+
+    mean: Optional[np.ndarray] = None
+    std: Optional[np.ndarray] = None
+
+    def fit(self, a: np.ndarray, name: str = "x") -> "Standardizer":
+        std = a.std(axis=0)
+        if np.any(std == 0):
+            col = int(np.flatnonzero(std == 0)[0])
+            raise ValueError(f"{name}: column {col} is constant; drop constant columns first")
+        self.mean, self.std = a.mean(axis=0), std
+        return self
+
+    def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
+        if self.mean is None:
+            raise RuntimeError("Standardizer is not fitted")
+        if a.shape[1] != self.mean.shape[0]:
+            raise ValueError(
+                f"{name}: expected {self.mean.shape[0]} columns as in fit, got {a.shape[1]}"
+            )
+        return (a - self.mean) / self.std
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Standardizer":
+        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64))
+
+
+@dataclass
+class OneHot:
+    """Integer class labels -> one-hot rows, with the classes seen in :meth:`fit`."""
+
+    classes: Optional[np.ndarray] = None
+
+    def fit(self, labels: np.ndarray, name: str = "y") -> "OneHot":
+        classes = np.unique(labels)
+        if classes.size < 2:
+            raise ValueError(f"{name}: discrete labels take a single value; need at least 2 classes")
+        self.classes = classes
+        return self
+
+    def transform(self, labels: np.ndarray, name: str = "y") -> np.ndarray:
+        if self.classes is None:
+            raise RuntimeError("OneHot is not fitted")
+        pos = np.searchsorted(self.classes, labels)
+        pos_c = np.clip(pos, 0, self.classes.size - 1)
+        unseen = self.classes[pos_c] != labels
+        if unseen.any():
+            row = int(np.flatnonzero(unseen)[0])
+            raise ValueError(
+                f"{name}: label {labels[row]} at row {row} was not seen in fit "
+                f"(classes: {self.classes.tolist()[:10]})"
+            )
+        out = np.zeros((labels.shape[0], self.classes.size), dtype=np.float64)
+        out[np.arange(labels.shape[0]), pos_c] = 1.0
+        return out
+
+    def to_dict(self) -> dict:
+        return {"classes": self.classes.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "OneHot":
+        return cls(np.asarray(d["classes"], dtype=np.int64))

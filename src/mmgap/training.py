@@ -1,0 +1,234 @@
+"""The training loop for conditional denoisers. Knows the noise channel, knows nothing of MI.
+
+Pieces:
+- :class:`EpsDenoiser` turns a network output F into a noise prediction with the
+  variance-preserving analogue of EDM preconditioning, ``eps_hat = sigma * z - alpha * F``:
+  at low SNR it tends to z (the exact answer there), at high SNR the network predicts eps
+  directly, and with unit-variance data the regression target for F has unit variance.
+  F = 0 (the zero-initialised output layer) is the Bayes-optimal denoiser of N(0, I) data.
+- :class:`DenoisingLoss`: a small callable holding only its hyper-parameters (proposal,
+  p_uncond); the loop just calls it, so changing the objective never touches the loop.
+- :class:`Trainer`: Adam(W) with warm-up + cosine schedule, EMA weights, a step budget and an
+  optional time budget, a tqdm bar, NaN detection, a :class:`TrainingLog`.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from .logsnr import add_noise, alpha_sigma
+
+__all__ = ["EpsDenoiser", "DenoisingLoss", "TrainingLog", "Trainer", "TrainingError",
+           "train_denoiser", "lr_factor"]
+
+logger = logging.getLogger(__name__)
+
+
+class TrainingError(RuntimeError):
+    """Training produced a non-finite loss or otherwise cannot continue."""
+
+
+class EpsDenoiser(nn.Module):
+    """Wrap a network F(z, logsnr, y, keep, context) as eps_hat = sigma z - alpha F."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: Tensor, logsnr: Tensor, y: Tensor, keep: Tensor,
+                context: Optional[Tensor] = None) -> Tensor:
+        alpha, sigma = alpha_sigma(logsnr)
+        out = self.net(z, logsnr, y, keep, context)
+        return sigma[:, None] * z - alpha[:, None] * out
+
+
+@dataclass(frozen=True)
+class DenoisingLoss:
+    """Per-sample eps-prediction loss ``||eps - eps_hat(z, logsnr, y or null)||^2`` with
+    logsnr drawn from ``proposal`` and y withheld with probability ``p_uncond``.
+
+    __call__(denoiser, x (B, dim_x), y (B, dim_y), context or None, generator) -> (B,)
+    """
+
+    proposal: object
+    p_uncond: float = 0.5
+
+    def __call__(self, denoiser, x: Tensor, y: Tensor, context: Optional[Tensor],
+                 generator: Optional[torch.Generator]) -> Tensor:
+        b = x.shape[0]
+        logsnr, _ = self.proposal.sample(b, generator, device=x.device, dtype=x.dtype)
+        eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        keep = (torch.rand(b, generator=generator, device=x.device) >= self.p_uncond).to(x.dtype)
+        z = add_noise(x, logsnr, eps)
+        eps_hat = denoiser(z, logsnr, y, keep, context)
+        return ((eps - eps_hat) ** 2).sum(-1)
+
+
+def lr_factor(progress: float, warmup: float = 0.05, final: float = 0.05) -> float:
+    """Learning-rate multiplier at training progress in [0, 1]: linear warm-up over the first
+    ``warmup`` fraction, then cosine decay from 1 to ``final``."""
+    progress = min(max(progress, 0.0), 1.0)
+    if warmup > 0 and progress < warmup:
+        return max(progress / warmup, 1e-3)
+    p = (progress - warmup) / max(1.0 - warmup, 1e-12)
+    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * p))
+
+
+@dataclass
+class TrainingLog:
+    """What happened during training. ``loss_steps``/``loss_values``: mean loss over each
+    logging window (one point per ``log_every`` steps)."""
+
+    steps: int = 0
+    seconds: float = 0.0
+    loss_steps: List[int] = field(default_factory=list)
+    loss_values: List[float] = field(default_factory=list)
+    stopped_reason: str = "step budget"
+    phases: List[dict] = field(default_factory=list)
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss_values[-1] if self.loss_values else float("nan")
+
+    def summary(self) -> dict:
+        return {
+            "steps": self.steps,
+            "seconds": round(self.seconds, 4),
+            "steps_per_second": round(self.steps_per_second, 2)
+            if math.isfinite(self.steps_per_second) else None,
+            "final_loss": self.final_loss,
+            "stopped_reason": self.stopped_reason,
+            "phases": self.phases,
+        }
+
+
+def _make_optimizer(model: nn.Module, learning_rate: float, weight_decay: float):
+    """AdamW, fused into one kernel per step where this torch build supports it (a large
+    share of a small network's step time is otherwise optimizer overhead)."""
+    try:
+        return torch.optim.AdamW(model.parameters(), lr=learning_rate,
+                                 weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(model.parameters(), lr=learning_rate,
+                                 weight_decay=weight_decay, foreach=True)
+
+
+class Trainer:
+    """Owns the model, its EMA copy, the optimizer and the schedule across one or more
+    :meth:`run` phases (the adaptive variants train in two phases with different losses).
+
+    ``total_steps`` and ``max_seconds`` define training progress for the schedule:
+    progress = max(step / total_steps, elapsed / max_seconds).
+    """
+
+    def __init__(self, model: nn.Module, *, total_steps: int, learning_rate: float = 2e-3,
+                 weight_decay: float = 0.0, ema_decay: float = 0.999,
+                 max_seconds: Optional[float] = None, generator: Optional[torch.Generator] = None,
+                 verbose: bool = False, log_every: int = 50):
+        self.model = model
+        self.ema = copy.deepcopy(model).requires_grad_(False)
+        self.total_steps = int(total_steps)
+        self.learning_rate = float(learning_rate)
+        self.ema_decay = float(ema_decay)
+        self.max_seconds = max_seconds
+        self.generator = generator
+        self.verbose = verbose
+        self.log_every = int(log_every)
+        self.optimizer = _make_optimizer(model, learning_rate, weight_decay)
+        self._params = [p for p in model.parameters()]
+        self._ema_params = [p for p in self.ema.parameters()]
+        self.step = 0
+        self.log = TrainingLog()
+
+    def _progress(self, elapsed: float) -> float:
+        p = self.step / max(self.total_steps, 1)
+        if self.max_seconds:
+            p = max(p, elapsed / self.max_seconds)
+        return p
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        decay = min(self.ema_decay, (1.0 + self.step) / (10.0 + self.step))
+        torch._foreach_lerp_(self._ema_params, self._params, 1.0 - decay)
+
+    def run(self, loss_fn, x: Tensor, y: Tensor, *, n_steps: int, batch_size: int,
+            context: Optional[Tensor] = None, name: str = "train") -> TrainingLog:
+        """Train for up to ``n_steps`` steps (fewer if the time budget runs out)."""
+        n = x.shape[0]
+        batch_size = min(int(batch_size), n)
+        show = self.verbose and sys.stderr.isatty()
+        bar = tqdm(total=n_steps, desc=f"mmgap {name}", disable=not show, leave=False,
+                   unit="step", mininterval=0.5)
+        self.model.train()
+        start_step = self.step
+        t0 = time.perf_counter()
+        elapsed_before = self.log.seconds
+        window = torch.zeros((), device=x.device)
+        window_n = 0
+        stopped = "step budget"
+        try:
+            for i in range(n_steps):
+                elapsed = elapsed_before + (time.perf_counter() - t0)
+                if self.max_seconds is not None and elapsed >= self.max_seconds:
+                    stopped = "time budget"
+                    break
+                lr = self.learning_rate * lr_factor(self._progress(elapsed))
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                idx = torch.randint(n, (batch_size,), generator=self.generator, device=x.device)
+                ctx = None if context is None else context[idx]
+                loss = loss_fn(self.model, x[idx], y[idx], ctx, self.generator).mean()
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                self.step += 1
+                self._update_ema()
+                window = window + loss.detach()
+                window_n += 1
+                if window_n == self.log_every or i == n_steps - 1:
+                    mean_loss = float(window) / window_n
+                    if not math.isfinite(mean_loss):
+                        raise TrainingError(
+                            f"training loss became {mean_loss} between steps "
+                            f"{self.step - window_n + 1} and {self.step}; try a lower "
+                            "learning_rate or check the inputs for extreme values"
+                        )
+                    self.log.loss_steps.append(self.step)
+                    self.log.loss_values.append(mean_loss)
+                    window = torch.zeros((), device=x.device)
+                    window_n = 0
+                    bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
+                if i % 25 == 24:
+                    bar.update(25)
+        finally:
+            bar.close()
+            self.log.seconds = elapsed_before + (time.perf_counter() - t0)
+            self.log.steps = self.step
+        self.log.stopped_reason = stopped
+        self.log.phases.append({"name": name, "steps": self.step - start_step})
+        self.model.eval()
+        return self.log
+
+
+def train_denoiser(model: nn.Module, x: Tensor, y: Tensor, loss_fn, *, n_steps: int,
+                   batch_size: int = 256, context: Optional[Tensor] = None,
+                   **trainer_kwargs) -> Trainer:
+    """Train ``model`` with ``loss_fn`` for ``n_steps``; returns the :class:`Trainer` (its
+    ``ema`` holds the averaged weights, its ``log`` the :class:`TrainingLog`)."""
+    trainer = Trainer(model, total_steps=n_steps, **trainer_kwargs)
+    trainer.run(loss_fn, x, y, n_steps=n_steps, batch_size=batch_size, context=context)
+    return trainer
