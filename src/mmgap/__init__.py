@@ -31,7 +31,10 @@ __all__ = sorted(_LAZY) + ["__version__"]
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'mmgap' has no attribute {name!r}")
+        try:  # submodules, e.g. mmgap.estimator after a bare ``import mmgap``
+            return import_module(f"mmgap.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'mmgap' has no attribute {name!r}") from None
     value = getattr(import_module(module), name)
     globals()[name] = value
     return value

@@ -20,9 +20,10 @@ __all__ = ["default_width", "default_depth", "LogSNREmbedding", "ResidualMLP"]
 
 
 def default_width(dim_x: int, dim_y: int, dim_context: int = 0) -> int:
-    """Hidden width from the dimensions: the power of two >= 8 * (total dims), in [64, 512]."""
+    """Hidden width from the dimensions: the power of two >= 8 * (total dims), in [64, 256]
+    (the residual blocks are twice as wide inside)."""
     total = dim_x + dim_y + dim_context
-    return int(min(512, max(64, 2 ** math.ceil(math.log2(8 * total)))))
+    return int(min(256, max(64, 2 ** math.ceil(math.log2(8 * total)))))
 
 
 def default_depth(dim_x: int, dim_y: int, dim_context: int = 0) -> int:

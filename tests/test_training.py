@@ -1,0 +1,86 @@
+import math
+
+import pytest
+import torch
+
+from mmgap.logsnr import TruncatedLogistic
+from mmgap.networks import ResidualMLP
+from mmgap.training import DenoisingLoss, EpsDenoiser, Trainer, TrainingError, lr_factor, train_denoiser
+
+
+def data(n=2000, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randn(n, 1, generator=g)
+    x = 0.9 * y + math.sqrt(1 - 0.81) * torch.randn(n, 1, generator=g)
+    return x, y
+
+
+def test_eps_denoiser_zero_output_is_gaussian_optimal():
+    # F = 0 gives eps_hat = sigma * z, the Bayes denoiser of N(0, I) data
+    model = EpsDenoiser(ResidualMLP(2, 1))
+    z = torch.randn(5, 2)
+    lam = torch.linspace(-3, 3, 5)
+    out = model(z, lam, torch.randn(5, 1), torch.ones(5))
+    assert torch.allclose(out, torch.sigmoid(-lam).sqrt()[:, None] * z)
+
+
+def test_training_lowers_the_loss_and_logs():
+    x, y = data()
+    model = EpsDenoiser(ResidualMLP(1, 1))
+    trainer = train_denoiser(model, x, y, DenoisingLoss(TruncatedLogistic(), 0.5), n_steps=400,
+                             batch_size=128, generator=torch.Generator().manual_seed(0),
+                             log_every=50)
+    log = trainer.log
+    assert log.steps == 400 and len(log.loss_values) == 8
+    assert log.loss_values[-1] < log.loss_values[0]
+    assert log.steps_per_second > 0 and log.stopped_reason == "step budget"
+    # EMA weights differ from the raw weights but track them
+    raw = torch.cat([p.flatten() for p in model.parameters()])
+    ema = torch.cat([p.flatten() for p in trainer.ema.parameters()])
+    assert not torch.equal(raw, ema)
+    # the conditional loss beats the unconditional one after training
+    loss_c = DenoisingLoss(TruncatedLogistic(), 0.0)
+    loss_u = DenoisingLoss(TruncatedLogistic(), 1.0)
+    with torch.no_grad():
+        lc = loss_c(trainer.ema, x, y, None, torch.Generator().manual_seed(1)).mean()
+        lu = loss_u(trainer.ema, x, y, None, torch.Generator().manual_seed(1)).mean()
+    assert lc < lu
+
+
+def test_nan_loss_stops_training_with_a_clear_error():
+    x, y = data(200)
+    x[3, 0] = float("nan")
+    model = EpsDenoiser(ResidualMLP(1, 1))
+    with pytest.raises(TrainingError, match="loss became nan"):
+        train_denoiser(model, x, y, DenoisingLoss(TruncatedLogistic()), n_steps=200,
+                       batch_size=200, generator=torch.Generator().manual_seed(0))
+
+
+def test_time_budget_stops_training():
+    x, y = data(500)
+    trainer = Trainer(EpsDenoiser(ResidualMLP(1, 1)), total_steps=10**6, max_seconds=0.3,
+                      generator=torch.Generator().manual_seed(0))
+    log = trainer.run(DenoisingLoss(TruncatedLogistic()), x, y, n_steps=10**6, batch_size=64)
+    assert log.stopped_reason == "time budget"
+    assert 0 < log.steps < 10**6 and log.seconds < 2.0
+
+
+def test_same_generator_seed_gives_same_weights():
+    x, y = data(500)
+
+    def run():
+        torch.manual_seed(0)
+        model = EpsDenoiser(ResidualMLP(1, 1))
+        train_denoiser(model, x, y, DenoisingLoss(TruncatedLogistic()), n_steps=50,
+                       batch_size=64, generator=torch.Generator().manual_seed(3))
+        return torch.cat([p.flatten() for p in model.parameters()])
+
+    assert torch.equal(run(), run())
+
+
+def test_lr_schedule():
+    assert lr_factor(0.0) == pytest.approx(1e-3)
+    assert lr_factor(0.05) == pytest.approx(1.0)
+    assert lr_factor(1.0) == pytest.approx(0.05)
+    vals = [lr_factor(p / 100) for p in range(5, 101)]
+    assert all(a >= b for a, b in zip(vals, vals[1:]))
