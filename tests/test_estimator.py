@@ -1,0 +1,260 @@
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import mmgap
+from mmgap import MMGEstimator, estimate_mi
+from mmgap.base import NotFittedError
+
+TRUTH_075 = -0.5 * math.log(1 - 0.75**2)  # 0.413339
+
+FAST = dict(n_steps=150, verbose=False)
+
+
+# ---------------------------------------------------------------- learned accuracy
+# Tolerances come from a seed-spread run (8 seeds, n=4000, 800 steps, default variant):
+# rho=0.75 errors had mean -0.021 and sd 0.021 (worst -0.045); the independent pair gave
+# 0.0000-0.0004. Per-seed tolerance 0.08 is ~3 sd beyond the bias; 0.05 on the mean of three
+# seeds is ~2.5 sd of that mean beyond the bias. A constant cannot pass both tests: it
+# would have to be within 0.08 of 0.413 and within 0.01 of 0.
+
+def test_learned_estimate_on_correlated_gaussian(gaussian_1d):
+    errs = []
+    for seed in range(3):
+        x, y = gaussian_1d(4000, 100 + seed)
+        res = estimate_mi(x, y, random_state=seed, n_steps=800, verbose=False)
+        errs.append(res.mi - TRUTH_075)
+        assert abs(res.mi - TRUTH_075) < 0.08, res.summary()
+        assert 0 < res.stderr < 0.05
+    assert abs(np.mean(errs)) < 0.05
+
+
+def test_learned_estimate_on_independent_pair(gaussian_1d):
+    for seed in range(3):
+        x, y = gaussian_1d(4000, 200 + seed, rho=0.0)
+        res = estimate_mi(x, y, random_state=seed, n_steps=800, verbose=False)
+        assert abs(res.mi) < 0.01, res.summary()
+        assert abs(res.diagnostics["mi_direct"]) < 0.03
+
+
+# ---------------------------------------------------------------- contract
+
+def test_fit_returns_self_and_sets_fitted_attributes(gaussian_1d):
+    x, y = gaussian_1d(300, 0)
+    est = MMGEstimator(**FAST)
+    assert est.fit(x, y) is est
+    for attr in ("model_", "proposal_", "training_log_", "n_train_", "dim_x_", "dim_y_"):
+        assert hasattr(est, attr)
+    assert est.n_train_ == 300 and est.dim_x_ == 1
+    assert isinstance(est, mmgap.MIEstimator)
+
+
+def test_init_stores_params_only_and_get_set_params():
+    est = MMGEstimator(variant="direct", n_steps=10, random_state=3)
+    params = est.get_params()
+    assert params["variant"] == "direct" and params["n_steps"] == 10 and params["random_state"] == 3
+    assert not any(k.endswith("_") for k in vars(est))
+    est.set_params(n_steps=20)
+    assert est.n_steps == 20
+    with pytest.raises(ValueError, match="not a parameter"):
+        est.set_params(bogus=1)
+    # invalid values are reported by fit, not __init__ (sklearn habit)
+    bad = MMGEstimator(variant="nope")
+    with pytest.raises(ValueError, match="variant"):
+        bad.fit(np.random.randn(50), np.random.randn(50))
+
+
+def test_sklearn_clone_works():
+    sklearn_base = pytest.importorskip("sklearn.base")
+    est = MMGEstimator(variant="adaptive", n_steps=7, width=32)
+    cl = sklearn_base.clone(est)
+    assert cl.get_params() == est.get_params() and cl is not est
+
+
+def test_not_fitted_error():
+    est = MMGEstimator()
+    with pytest.raises(NotFittedError, match="not fitted"):
+        est.estimate(np.zeros((5, 1)), np.zeros((5, 1)))
+    with pytest.raises(NotFittedError):
+        est.mmse_curve(np.zeros((5, 1)), np.zeros((5, 1)))
+
+
+def test_refit_forgets_previous_fit(gaussian_1d):
+    x, y = gaussian_1d(200, 0)
+    est = MMGEstimator(**FAST).fit(x, y)
+    est.fit(np.column_stack([x, x**2]), y)
+    assert est.dim_x_ == 2
+    with pytest.raises(ValueError, match="2 columns"):
+        est.estimate(x, y)
+
+
+def test_reproducible_with_random_state(gaussian_1d):
+    x, y = gaussian_1d(500, 1)
+    r1 = estimate_mi(x, y, random_state=5, **FAST)
+    r2 = estimate_mi(x, y, random_state=5, **FAST)
+    r3 = estimate_mi(x, y, random_state=6, **FAST)
+    assert r1.mi == r2.mi and r1.stderr == r2.stderr
+    assert r1.mi != r3.mi
+    # estimate twice with the same fitted estimator: same number
+    est = MMGEstimator(random_state=1, **FAST).fit(x[:400], y[:400])
+    assert est.estimate(x[400:], y[400:]).mi == est.estimate(x[400:], y[400:]).mi
+
+
+@pytest.mark.parametrize("variant", ["direct", "orthogonal", "adaptive", "orthogonal-adaptive"])
+def test_all_variants_run_and_report_both_forms(variant, gaussian_1d):
+    x, y = gaussian_1d(600, 2)
+    res = estimate_mi(x, y, variant=variant, random_state=0, **FAST)
+    d = res.diagnostics
+    assert res.variant == variant
+    assert {"mi_direct", "mi_orthogonal", "stderr_direct", "stderr_orthogonal"} <= set(d)
+    form = "orthogonal" if variant.startswith("orthogonal") else "direct"
+    assert d["integrand"] == form and res.mi == d[f"mi_{form}"]
+    assert res.ci95[0] < res.mi < res.ci95[1]
+    if variant.endswith("adaptive"):
+        assert d["adaptation"] is not None
+        assert d["proposal"]["loc"] == pytest.approx(d["adaptation"]["lc_half"])
+        assert [p["name"] for p in d["training"]["phases"]] == ["pilot", "adapted"]
+        assert d["training"]["steps"] == 150
+    else:
+        assert d["adaptation"] is None
+    json.dumps(res.to_dict())
+
+
+def test_units_bits(gaussian_1d):
+    x, y = gaussian_1d(500, 3)
+    nats = estimate_mi(x, y, random_state=0, **FAST)
+    bits = estimate_mi(x, y, random_state=0, units="bits", **FAST)
+    assert bits.mi == pytest.approx(nats.mi / math.log(2))
+    assert bits.stderr == pytest.approx(nats.stderr / math.log(2))
+    assert bits.units == "bits"
+
+
+def test_split_sizes_and_result_fields(gaussian_1d):
+    x, y = gaussian_1d(1000, 4)
+    res = estimate_mi(x, y, test_size=0.25, **FAST)
+    assert (res.n_train, res.n_test) == (750, 250)
+    d = res.to_dict()
+    for key in ("mi", "stderr", "ci95", "units", "variant", "n_train", "n_test", "seconds", "diagnostics"):
+        assert key in d
+    assert "I(X;Y) = " in res.summary() and "750/250 samples" in res.summary()
+
+
+def test_inputs_pandas_torch_and_lists(gaussian_1d):
+    pd = pytest.importorskip("pandas")
+    x, y = gaussian_1d(300, 5)
+    ref = estimate_mi(x, y, **FAST).mi
+    assert estimate_mi(pd.DataFrame({"a": x}), pd.Series(y, name="b"), **FAST).mi == pytest.approx(ref, abs=1e-6)
+    assert estimate_mi(torch.tensor(x), torch.tensor(y)[:, None], **FAST).mi == pytest.approx(ref, abs=1e-6)
+    assert estimate_mi(list(x), list(y), **FAST).mi == pytest.approx(ref, abs=1e-6)
+
+
+def test_discrete_labels():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 900)
+    x = rng.standard_normal((900, 2)) + 2.0 * np.eye(3)[labels][:, :2]
+    est = MMGEstimator(y_discrete=True, **FAST).fit(x[:700], labels[:700])
+    assert est.dim_y_ == 3
+    res = est.estimate(x[700:], labels[700:])
+    assert math.isfinite(res.mi)
+    with pytest.raises(ValueError, match="not seen in fit"):
+        est.estimate(x[:5], np.array([0, 1, 2, 7, 0]))
+    with pytest.raises(ValueError, match="integers"):
+        MMGEstimator(y_discrete=True, **FAST).fit(x[:10], np.linspace(0, 1, 10))
+
+
+def test_save_and_load_round_trip(tmp_path, gaussian_1d):
+    x, y = gaussian_1d(600, 6)
+    est = MMGEstimator(variant="orthogonal-adaptive", random_state=2, **FAST).fit(x[:500], y[:500])
+    before = est.estimate(x[500:], y[500:])
+    path = est.save(tmp_path / "model")
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.pt"]
+    loaded = MMGEstimator.load(path, device="cpu")
+    after = loaded.estimate(x[500:], y[500:])
+    assert after.mi == pytest.approx(before.mi, abs=1e-6)
+    assert loaded.get_params()["variant"] == "orthogonal-adaptive"
+    with pytest.raises(ValueError, match="config.json"):
+        MMGEstimator.load(tmp_path / "missing")
+
+
+def test_mmse_curve_and_plot(tmp_path, gaussian_1d):
+    pytest.importorskip("matplotlib")
+    x, y = gaussian_1d(800, 7)
+    est = MMGEstimator(n_steps=300, verbose=False).fit(x[:600], y[:600])
+    curve = est.mmse_curve(x[600:], y[600:])
+    assert curve.logsnr.shape == curve.mmse.shape == curve.mmse_cond.shape == (61,)
+    # both curves rise from ~0 to ~dim_x, and conditioning helps on the middle of the grid
+    assert curve.mmse[0] < 0.1 and curve.mmse[-1] > 0.9
+    mid = slice(20, 40)
+    assert np.mean(curve.gap[mid]) > 0
+    out = tmp_path / "gap.png"
+    mmgap.plot_mmse_curve(curve, out, mi=0.4)
+    assert out.stat().st_size > 1000
+    with pytest.raises(ValueError, match="grid"):
+        est.mmse_curve(x[600:], y[600:], grid=[1.0])
+
+
+def test_pointwise_mi_averages_to_estimate(gaussian_1d):
+    x, y = gaussian_1d(500, 8)
+    est = MMGEstimator(random_state=0, **FAST).fit(x[:400], y[:400])
+    pw = est.pointwise_mi(x[400:], y[400:])
+    assert pw.shape == (100,)
+    assert pw.mean() == pytest.approx(est.estimate(x[400:], y[400:]).mi)
+
+
+def test_time_budget_is_reported(gaussian_1d):
+    x, y = gaussian_1d(500, 9)
+    res = estimate_mi(x, y, n_steps=10**6, max_seconds=0.5, verbose=False)
+    assert res.diagnostics["training"]["stopped_reason"] == "time budget"
+    assert any("time budget" in w for w in res.diagnostics["warnings"])
+
+
+# ---------------------------------------------------------------- input validation
+
+def _xy(n=100, dx=2, dy=1, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, dx)), rng.standard_normal((n, dy))
+
+
+def _with(arr, i, j, value):
+    arr = arr.copy()
+    arr[i, j] = value
+    return arr
+
+
+X, Y = _xy()
+
+BAD_INPUTS = [
+    ("nan in x", _with(X, 7, 1, np.nan), Y, {}, r"x: contains NaN \(first at row 7"),
+    ("inf in y", X, _with(Y, 3, 0, np.inf), {}, r"y: contains inf \(first at row 3"),
+    ("length mismatch", X, Y[:90], {}, "same number of samples.*100 and 90"),
+    ("3-d x", X.reshape(100, 2, 1), Y, {}, "1-D or 2-D"),
+    ("string y", X, np.array(["a"] * 100), {}, "numeric"),
+    ("object with text", X, np.array([1.0, "b"] * 50, dtype=object), {}, "numeric"),
+    ("too few", X[:5], Y[:5], {}, "at least 20 samples"),
+    ("constant column", _with(X, slice(None), 0, 1.0), Y, {}, "column 0 is constant"),
+    ("empty", np.zeros((0, 2)), np.zeros((0, 1)), {}, "non-empty"),
+    ("None", None, Y, {}, "got None"),
+    ("bad variant", X, Y, {"variant": "best"}, "variant"),
+    ("bad steps", X, Y, {"n_steps": 0}, "n_steps"),
+    ("bad p_uncond", X, Y, {"p_uncond": 1.5}, "p_uncond"),
+    ("bad units", X, Y, {"units": "hartley"}, "units"),
+    ("bad test_size", X, Y, {"test_size": 1.0}, "test_size"),
+    ("bad device", X, Y, {"device": "tpu9"}, "device"),
+    ("bad scale", X, Y, {"logsnr_scale": -1.0}, "scale"),
+]
+
+
+@pytest.mark.parametrize("name,x,y,kw,match", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_raises_clear_value_error(name, x, y, kw, match):
+    with pytest.raises(ValueError, match=match):
+        estimate_mi(x, y, **{**FAST, **kw})
+
+
+def test_pandas_text_column_is_named():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"a": np.arange(30.0), "city": ["x"] * 30})
+    with pytest.raises(ValueError, match="column 'city' is not numeric"):
+        estimate_mi(df, np.arange(30.0), **FAST)
