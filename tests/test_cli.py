@@ -1,0 +1,157 @@
+import json
+
+import numpy as np
+import pytest
+
+from mmgap.cli import main
+
+FAST = ["--steps", "100", "--quiet"]
+
+
+@pytest.fixture
+def npz(tmp_path, gaussian_1d):
+    x, y = gaussian_1d(400, 0)
+    path = tmp_path / "data.npz"
+    np.savez(path, x=x, y=y)
+    return path
+
+
+def run(capsys, argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_estimate_npz_text(npz, capsys):
+    code, out, err = run(capsys, ["estimate", npz, *FAST])
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("I(X;Y) = ") and "nats (95% CI" in first and "320/80 samples" in first
+
+
+def test_estimate_json_has_required_keys(npz, capsys):
+    code, out, _ = run(capsys, ["estimate", npz, "--json", "--units", "bits", "--variant", "direct", *FAST])
+    assert code == 0
+    obj = json.loads(out)
+    for key in ("mi", "stderr", "ci95", "units", "variant", "n_train", "n_test", "seconds"):
+        assert key in obj
+    assert obj["units"] == "bits" and obj["variant"] == "direct"
+    assert obj["n_train"] == 320 and obj["n_test"] == 80
+
+
+def test_seed_makes_cli_reproducible(npz, capsys):
+    a = json.loads(run(capsys, ["estimate", npz, "--json", "--seed", "3", *FAST])[1])["mi"]
+    b = json.loads(run(capsys, ["estimate", npz, "--json", "--seed", "3", *FAST])[1])["mi"]
+    assert a == b
+
+
+def test_estimate_two_files_csv_npy_and_plot_and_save(tmp_path, gaussian_1d, capsys):
+    pytest.importorskip("matplotlib")
+    x, y = gaussian_1d(300, 1)
+    np.save(tmp_path / "x.npy", x)
+    with open(tmp_path / "y.csv", "w") as fh:
+        fh.write("id,target,name\n")
+        for i, v in enumerate(y):
+            fh.write(f"{i},{v},row{i}\n")
+    png = tmp_path / "gap.png"
+    code, out, err = run(capsys, ["estimate", "--x", tmp_path / "x.npy", "--y", tmp_path / "y.csv",
+                                  "--y-cols", "target", "--plot", png, "--save", tmp_path / "m", *FAST])
+    assert code == 0, err
+    assert png.stat().st_size > 1000
+    assert (tmp_path / "m" / "weights.pt").exists()
+
+
+def test_estimate_single_table_with_columns(tmp_path, gaussian_1d, capsys):
+    x, y = gaussian_1d(300, 2)
+    path = tmp_path / "t.csv"
+    np.savetxt(path, np.column_stack([x, y, x * 0 + np.arange(300)]), delimiter=",",
+               header="a,b,c", comments="")
+    code, out, err = run(capsys, ["estimate", path, "--x-cols", "a", "--y-cols", "1", "--json", *FAST])
+    assert code == 0, err
+    assert json.loads(out)["n_test"] == 60
+
+
+def test_parquet_input(tmp_path, gaussian_1d, capsys):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    x, y = gaussian_1d(200, 3)
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"a": x, "b": y, "s": ["q"] * 200}).to_parquet(path)
+    code, out, err = run(capsys, ["estimate", path, "--x-cols", "a", "--y-cols", "b", "--json", *FAST])
+    assert code == 0, err
+    code, out, err = run(capsys, ["estimate", path, "--x-cols", "a", "--y-cols", "s", *FAST])
+    assert code == 2 and "column 's' is not numeric" in err
+
+
+def _csv(tmp_path, rows, header="a,b", name="bad"):
+    path = tmp_path / f"{name}.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def _bad_cases(tmp_path, gaussian_1d):
+    x, y = gaussian_1d(100, 4)
+    good = [f"{a},{b}" for a, b in zip(x, y)]
+    nan_rows = good.copy()
+    nan_rows[11] = "nan,1.0"
+    text_rows = good.copy()
+    text_rows[5] = "0.1,hello"
+    const = [f"1.0,{b}" for b in y]
+    np.savez(tmp_path / "short.npz", x=x, y=y[:90])
+    np.savez(tmp_path / "few.npz", x=x[:8], y=y[:8])
+    np.savez(tmp_path / "noy.npz", x=x)
+    (tmp_path / "junk.npy").write_bytes(b"not a numpy file")
+    return {
+        "missing file": (["estimate", tmp_path / "nope.npz"], "no such file"),
+        "unreadable": (["estimate", "--x", tmp_path / "junk.npy", "--y", tmp_path / "junk.npy"], "cannot read"),
+        "missing array": (["estimate", tmp_path / "noy.npz"], "no array 'y'"),
+        "missing column": (["estimate", _csv(tmp_path, good, name="g1"), "--x-cols", "a", "--y-cols", "zz"], "no column 'zz'"),
+        "nan": (["estimate", _csv(tmp_path, nan_rows, name="nan"), "--x-cols", "a", "--y-cols", "b"], "x: contains NaN (first at row 11"),
+        "text": (["estimate", _csv(tmp_path, text_rows, name="text"), "--x-cols", "a", "--y-cols", "b"], "column 'b' is not numeric (line 7"),
+        "length": (["estimate", tmp_path / "short.npz"], "same number of samples"),
+        "too few": (["estimate", tmp_path / "few.npz"], "at least 20 samples"),
+        "constant": (["estimate", _csv(tmp_path, const, name="const"), "--x-cols", "a", "--y-cols", "b"], "column 0 is constant"),
+        "no data": (["estimate"], "no data"),
+        "table without cols": (["estimate", _csv(tmp_path, good, name="g2")], "--x-cols and --y-cols"),
+        "bad extension": (["estimate", _csv(tmp_path, good, name="ext").rename(tmp_path / "d.txt")], "unsupported file type"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing file", "unreadable", "missing array", "missing column",
+                                  "nan", "text", "length", "too few", "constant", "no data",
+                                  "table without cols", "bad extension"])
+def test_bad_input_exits_2_with_one_line(case, tmp_path, gaussian_1d, capsys):
+    argv, message = _bad_cases(tmp_path, gaussian_1d)[case]
+    code, out, err = run(capsys, [*argv, *FAST])
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mmgap: error: "), err
+    assert message in lines[0]
+    assert "Traceback" not in err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["estimate", "--variant", "nope"])
+    assert exc.value.code == 2
+    assert main([]) == 2
+
+
+def test_demo_runs(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "demo.png"
+    code, out, err = run(capsys, ["demo", "--steps", "100", "--n-samples", "1000", "--plot", png, "--quiet"])
+    assert code == 0, err
+    assert "truth:    0.5928 nats" in out and "error:" in out
+    assert png.exists()
+    code, out, _ = run(capsys, ["demo", "--steps", "50", "--n-samples", "500", "--plot", "", "--json", "--quiet"])
+    obj = json.loads(out)
+    assert obj["truth"] == pytest.approx(0.592812, abs=1e-6) and obj["task"] == "multinormal-dense-5-5-0.5"
+
+
+def test_help_for_every_command(capsys):
+    for argv in (["--help"], ["estimate", "--help"], ["demo", "--help"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0
+        assert "usage: mmgap" in capsys.readouterr().out
