@@ -5,7 +5,8 @@ import torch
 
 from mmgap.logsnr import TruncatedLogistic
 from mmgap.networks import ResidualMLP
-from mmgap.training import DenoisingLoss, EpsDenoiser, Trainer, TrainingError, lr_factor, train_denoiser
+from mmgap.training import (DenoisingLoss, EpsDenoiser, Trainer, TrainingError, ValidationLoss,
+                            lr_factor, select_checkpoint, train_denoiser)
 
 
 def data(n=2000, seed=0):
@@ -84,3 +85,41 @@ def test_lr_schedule():
     assert lr_factor(1.0) == pytest.approx(0.05)
     vals = [lr_factor(p / 100) for p in range(5, 101)]
     assert all(a >= b for a, b in zip(vals, vals[1:]))
+
+
+def test_select_checkpoint_prefers_latest_not_significantly_worse():
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(4000, generator=g, dtype=torch.float64)
+    noise = lambda: 1e-3 * torch.randn(4000, generator=g, dtype=torch.float64)
+    # a flat curve: the last checkpoint is within noise of the best -> pick the last
+    flat = [base + 0.01, base + noise(), base + noise(), base + noise()]
+    assert select_checkpoint(flat) == 3
+    # a clear minimum followed by over-fitting -> pick the minimum
+    bowl = [base + 0.05, base, base + 0.02, base + 0.05]
+    assert select_checkpoint(bowl) == 1
+
+
+def test_validation_keeps_the_chosen_checkpoint_and_can_stop_early():
+    x, y = data(1000)
+    xv, yv = data(300, seed=1)
+    val = ValidationLoss(TruncatedLogistic(), xv, yv, k_draws=2,
+                         generator=torch.Generator().manual_seed(0))
+    first = val(EpsDenoiser(ResidualMLP(1, 1)))
+    assert first.shape == (600,)
+    # common random numbers: the same model scores the same
+    model = EpsDenoiser(ResidualMLP(1, 1))
+    assert torch.equal(val(model), val(model))
+    trainer = Trainer(model, total_steps=400, generator=torch.Generator().manual_seed(0))
+    log = trainer.run(DenoisingLoss(TruncatedLogistic()), x, y, n_steps=400, batch_size=64,
+                      validation=val, eval_every=50)
+    assert log.val_steps[:3] == [50, 100, 150] and log.best_step in log.val_steps
+    chosen = log.val_values[log.val_steps.index(log.best_step)]
+    assert float(val(trainer.ema).mean()) == pytest.approx(chosen)
+    # patience=1 with a validation that never improves stops at the second score
+    worse = iter(range(100))
+    flat_val = lambda m: torch.full((10,), float(next(worse)), dtype=torch.float64)
+    t2 = Trainer(EpsDenoiser(ResidualMLP(1, 1)), total_steps=400,
+                 generator=torch.Generator().manual_seed(0))
+    log2 = t2.run(DenoisingLoss(TruncatedLogistic()), x, y, n_steps=400, batch_size=64,
+                  validation=flat_val, eval_every=50, patience=1)
+    assert log2.stopped_reason == "early stopping" and log2.steps == 100 and log2.best_step == 50

@@ -22,7 +22,7 @@ from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import ResidualMLP
 from .preprocessing import OneHot, Standardizer
-from .training import DenoisingLoss, EpsDenoiser, Trainer
+from .training import DenoisingLoss, EpsDenoiser, Trainer, ValidationLoss
 from .types import MIResult, MMSECurve, check_units, nats_to
 from .validation import check_fraction, check_positive_int, check_xy
 
@@ -65,6 +65,11 @@ class MMGEstimator(ParamsMixin):
     logsnr_loc, logsnr_scale, logsnr_clip : truncated-logistic log-SNR proposal for training
         and estimation (window loc +- clip * scale); the adaptive variants replace it after
         a pilot of ``pilot_fraction`` of the steps.
+    validation_fraction : part of the training data held back to score the EMA weights
+        (denoising loss with fixed draws) about 12 times during training; the best-scoring
+        weights are kept. This guards against over-fitting, which inflates the orthogonal
+        form and deflates the direct form on held-out data. 0 disables it.
+    patience : stop after this many validation scores without improvement (None: never).
     k_draws : (logsnr, eps) draws per held-out point in ``estimate``; None = about 32,768
         draws in total (between 2 and 32 per point). More draws barely help the orthogonal
         form, whose error is dominated by the spread of the pointwise information.
@@ -80,7 +85,8 @@ class MMGEstimator(ParamsMixin):
                  p_uncond: float = 0.5, ema_decay: float = 0.995,
                  max_seconds: Optional[float] = None, logsnr_loc: float = 1.0,
                  logsnr_scale: float = 2.0, logsnr_clip: float = 4.0,
-                 pilot_fraction: float = 0.3, k_draws: Optional[int] = None,
+                 pilot_fraction: float = 0.3, validation_fraction: float = 0.1,
+                 patience: Optional[int] = 4, k_draws: Optional[int] = None,
                  standardize: bool = True, y_discrete: bool = False, units: str = "nats",
                  device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True):
@@ -98,6 +104,8 @@ class MMGEstimator(ParamsMixin):
         self.logsnr_scale = logsnr_scale
         self.logsnr_clip = logsnr_clip
         self.pilot_fraction = pilot_fraction
+        self.validation_fraction = validation_fraction
+        self.patience = patience
         self.k_draws = k_draws
         self.standardize = standardize
         self.y_discrete = y_discrete
@@ -122,6 +130,10 @@ class MMGEstimator(ParamsMixin):
         check_fraction(self.p_uncond, "p_uncond")
         check_fraction(self.ema_decay, "ema_decay", low=0.0, high=1.0)
         check_fraction(self.pilot_fraction, "pilot_fraction")
+        check_fraction(self.validation_fraction, "validation_fraction", low=0.0, high=0.5,
+                       inclusive=True)
+        if self.patience is not None:
+            check_positive_int(self.patience, "patience")
         if self.max_seconds is not None and not (
                 isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
             raise ValueError(f"max_seconds: expected a positive number or None, got {self.max_seconds!r}")
@@ -166,6 +178,10 @@ class MMGEstimator(ParamsMixin):
             net = ResidualMLP(self.dim_x_, self.dim_y_, width=self.width, depth=self.depth)
         return EpsDenoiser(net).to(self.device_)
 
+    def _validation(self, proposal, xv, yv, seed: int) -> ValidationLoss:
+        gen = torch.Generator(device=self.device_).manual_seed(seed)
+        return ValidationLoss(proposal, xv, yv, k_draws=4, generator=gen)
+
     # ------------------------------------------------------------------ fit
     def fit(self, x: Any, y: Any) -> "MMGEstimator":
         """Train the denoiser on (x, y). x: (n, dim_x); y: (n, dim_y) or labels (n,).
@@ -175,9 +191,19 @@ class MMGEstimator(ParamsMixin):
         for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, attr)
         self.device_ = resolve_device(self.device)
-        seed_init, seed_train, seed_est = _seeds(self.random_state, 3)
+        seed_init, seed_train, seed_est, seed_val = _seeds(self.random_state, 4)
         xt, yt = self._prepare(x, y, fitting=True, min_samples=10)
         self.n_train_ = int(xt.shape[0])
+        n_val = int(round(self.validation_fraction * self.n_train_))
+        if 0 < n_val < 20:
+            n_val = 0
+            logger.info("validation_fraction leaves fewer than 20 points; validation is off")
+        if n_val:
+            perm = torch.as_tensor(np.random.default_rng(seed_val).permutation(self.n_train_),
+                                   device=self.device_)
+            xv, yv = xt[perm[:n_val]], yt[perm[:n_val]]
+            xt, yt = xt[perm[n_val:]], yt[perm[n_val:]]
+        eval_every = max(50, self.n_steps // 12)
         self.dim_x_ = int(xt.shape[1])
         self.dim_y_ = int(yt.shape[1])
         self.dim_y_in_ = self.dim_y_ if self.y_encoder_ is None else 1
@@ -205,10 +231,15 @@ class MMGEstimator(ParamsMixin):
             remaining = self.n_steps - n_pilot
             if remaining > 0 and trainer.log.stopped_reason != "time budget":
                 trainer.run(DenoisingLoss(proposal, self.p_uncond), xt, yt, n_steps=remaining,
-                            batch_size=self.batch_size, name="adapted")
+                            batch_size=self.batch_size, name="adapted",
+                            validation=self._validation(proposal, xv, yv, seed_val) if n_val else None,
+                            eval_every=eval_every, patience=self.patience)
         else:
             trainer.run(DenoisingLoss(proposal, self.p_uncond), xt, yt, n_steps=self.n_steps,
-                        batch_size=self.batch_size)
+                        batch_size=self.batch_size,
+                        validation=self._validation(proposal, xv, yv, seed_val) if n_val else None,
+                        eval_every=eval_every, patience=self.patience)
+        self.n_validation_ = n_val
         self.proposal_ = proposal
         self.model_ = trainer.ema.eval()
         self.training_log_ = trainer.log
@@ -266,6 +297,7 @@ class MMGEstimator(ParamsMixin):
             "proposal": self.proposal_.to_dict(),
             "adaptation": self.adaptation_,
             "k_draws": k,
+            "n_validation": self.n_validation_,
             "training": self.training_log_.summary(),
             "network": {"width": self.model_.net.width, "depth": self.model_.net.depth,
                         "n_parameters": int(sum(p.numel() for p in self.model_.parameters()))},

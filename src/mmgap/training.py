@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 
 from .logsnr import add_noise, alpha_sigma
 
-__all__ = ["EpsDenoiser", "DenoisingLoss", "TrainingLog", "Trainer", "TrainingError",
-           "train_denoiser", "lr_factor"]
+__all__ = ["EpsDenoiser", "DenoisingLoss", "ValidationLoss", "select_checkpoint", "TrainingLog",
+           "Trainer", "TrainingError", "train_denoiser", "lr_factor"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,58 @@ class DenoisingLoss:
         return ((eps - eps_hat) ** 2).sum(-1)
 
 
+class ValidationLoss:
+    """Denoising loss on held-back data with draws fixed once (common random numbers), so
+    that two checkpoints are compared on exactly the same (logsnr, eps): the comparison is
+    then a smooth function of the weights, not of the noise.
+
+    Each validation point gets ``k_draws`` draws from ``proposal``; both the conditional and
+    the unconditional pass are scored.
+    """
+
+    def __init__(self, proposal, x: Tensor, y: Tensor, context: Optional[Tensor] = None, *,
+                 k_draws: int = 4, generator: Optional[torch.Generator] = None,
+                 batch_size: int = 8192):
+        xr = x.repeat(k_draws, 1)
+        self.y = y.repeat(k_draws, 1)
+        self.context = None if context is None else context.repeat(k_draws, 1)
+        self.logsnr, _ = proposal.sample(xr.shape[0], generator, device=x.device, dtype=x.dtype,
+                                         stratified=True)
+        self.eps = torch.randn(xr.shape, generator=generator, device=x.device, dtype=x.dtype)
+        self.z = add_noise(xr, self.logsnr, self.eps)
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def __call__(self, model) -> Tensor:
+        """Per-draw loss (mean of the conditional and unconditional pass), shape (m,)."""
+        parts = []
+        m = self.z.shape[0]
+        for start in range(0, m, self.batch_size):
+            sl = slice(start, min(start + self.batch_size, m))
+            b = sl.stop - sl.start
+            keep = torch.cat([torch.ones(b), torch.zeros(b)]).to(self.z)
+            ctx = None if self.context is None else self.context[sl].repeat(2, 1)
+            out = model(self.z[sl].repeat(2, 1), self.logsnr[sl].repeat(2), self.y[sl].repeat(2, 1),
+                        keep, ctx)
+            err = ((self.eps[sl].repeat(2, 1) - out) ** 2).sum(-1).double()
+            parts.append(0.5 * (err[:b] + err[b:]))
+        return torch.cat(parts).cpu()
+
+
+def select_checkpoint(losses: List[Tensor], n_se: float = 2.0) -> int:
+    """Index of the latest checkpoint whose validation loss is not significantly worse than
+    the best one: paired per-draw differences, mean <= n_se standard errors. Picking the
+    latest such checkpoint avoids stopping early on a flat curve by chance."""
+    means = [float(v.mean()) for v in losses]
+    best = int(min(range(len(means)), key=means.__getitem__))
+    for i in range(len(losses) - 1, best, -1):
+        d = losses[i] - losses[best]
+        se = float(d.std()) / math.sqrt(d.numel()) if d.numel() > 1 else 0.0
+        if float(d.mean()) <= n_se * se:
+            return i
+    return best
+
+
 def lr_factor(progress: float, warmup: float = 0.05, final: float = 0.05) -> float:
     """Learning-rate multiplier at training progress in [0, 1]: linear warm-up over the first
     ``warmup`` fraction, then cosine decay from 1 to ``final``."""
@@ -95,6 +147,9 @@ class TrainingLog:
     loss_values: List[float] = field(default_factory=list)
     stopped_reason: str = "step budget"
     phases: List[dict] = field(default_factory=list)
+    val_steps: List[int] = field(default_factory=list)
+    val_values: List[float] = field(default_factory=list)
+    best_step: Optional[int] = None
 
     @property
     def steps_per_second(self) -> float:
@@ -113,6 +168,7 @@ class TrainingLog:
             "final_loss": self.final_loss,
             "stopped_reason": self.stopped_reason,
             "phases": self.phases,
+            "best_step": self.best_step,
         }
 
 
@@ -160,14 +216,34 @@ class Trainer:
             p = max(p, elapsed / self.max_seconds)
         return p
 
+    def _checkpoint(self, validation, checkpoints: list) -> float:
+        """Score the EMA weights, keep (step, per-draw losses, weights); return the mean."""
+        self.ema.eval()
+        losses = validation(self.ema)
+        val = float(losses.mean())
+        self.log.val_steps.append(self.step)
+        self.log.val_values.append(val)
+        state = {k: v.detach().clone() for k, v in self.ema.state_dict().items()}
+        checkpoints.append((self.step, losses, state))
+        return val
+
     @torch.no_grad()
     def _update_ema(self) -> None:
         decay = min(self.ema_decay, (1.0 + self.step) / (10.0 + self.step))
         torch._foreach_lerp_(self._ema_params, self._params, 1.0 - decay)
 
     def run(self, loss_fn, x: Tensor, y: Tensor, *, n_steps: int, batch_size: int,
-            context: Optional[Tensor] = None, name: str = "train") -> TrainingLog:
-        """Train for up to ``n_steps`` steps (fewer if the time budget runs out)."""
+            context: Optional[Tensor] = None, name: str = "train", validation=None,
+            eval_every: int = 250, patience: Optional[int] = None) -> TrainingLog:
+        """Train for up to ``n_steps`` steps (fewer if the time budget runs out).
+
+        With ``validation`` (a callable model -> per-draw losses, e.g. :class:`ValidationLoss`),
+        the EMA weights are scored every ``eval_every`` steps and at the end, and the EMA
+        weights of the checkpoint chosen by :func:`select_checkpoint` are kept; training
+        stops after ``patience`` scores without a new best (None = never early).
+        """
+        best_val, since_best = math.inf, 0
+        checkpoints = []  # (step, per-draw losses, EMA state)
         n = x.shape[0]
         batch_size = min(int(batch_size), n)
         show = self.verbose and sys.stderr.isatty()
@@ -214,12 +290,29 @@ class Trainer:
                     bar.set_postfix(loss=f"{mean_loss:.4f}", refresh=False)
                 if i % 25 == 24:
                     bar.update(25)
+                if validation is not None and (i + 1) % eval_every == 0 and i + 1 < n_steps:
+                    val = self._checkpoint(validation, checkpoints)
+                    if val < best_val:
+                        best_val, since_best = val, 0
+                    else:
+                        since_best += 1
+                        if patience is not None and since_best >= patience:
+                            stopped = "early stopping"
+                            break
         finally:
             bar.close()
             self.log.seconds = elapsed_before + (time.perf_counter() - t0)
             self.log.steps = self.step
+        phase = {"name": name, "steps": self.step - start_step}
+        if validation is not None:
+            self._checkpoint(validation, checkpoints)
+            chosen = select_checkpoint([c[1] for c in checkpoints])
+            step, losses, state = checkpoints[chosen]
+            self.ema.load_state_dict(state)
+            self.log.best_step = step
+            phase.update(best_step=step, validation_loss=float(losses.mean()))
         self.log.stopped_reason = stopped
-        self.log.phases.append({"name": name, "steps": self.step - start_step})
+        self.log.phases.append(phase)
         self.model.eval()
         return self.log
 
