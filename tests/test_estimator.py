@@ -49,6 +49,10 @@ def test_fit_returns_self_and_sets_fitted_attributes(gaussian_1d):
     for attr in ("model_", "proposal_", "training_log_", "n_train_", "dim_x_", "dim_y_"):
         assert hasattr(est, attr)
     assert est.n_train_ == 300 and est.dim_x_ == 1
+    # 10% of the training data is held back for checkpoint selection
+    assert est.n_validation_ == 30 and est.training_log_.best_step is not None
+    est0 = MMGEstimator(validation_fraction=0.0, **FAST).fit(x, y)
+    assert est0.n_validation_ == 0 and est0.training_log_.best_step is None
     assert isinstance(est, mmgap.MIEstimator)
 
 
@@ -206,7 +210,8 @@ def test_pointwise_mi_averages_to_estimate(gaussian_1d):
 
 def test_time_budget_is_reported(gaussian_1d):
     x, y = gaussian_1d(500, 9)
-    res = estimate_mi(x, y, n_steps=10**6, max_seconds=0.5, verbose=False)
+    with pytest.warns(mmgap.MMGWarning, match="time budget"):
+        res = estimate_mi(x, y, n_steps=10**6, max_seconds=0.5, verbose=False)
     assert res.diagnostics["training"]["stopped_reason"] == "time budget"
     assert any("time budget" in w for w in res.diagnostics["warnings"])
 

@@ -19,6 +19,7 @@ _LAZY = {
     "MIResult": "mmgap.types",
     "MMSECurve": "mmgap.types",
     "MIEstimator": "mmgap.types",
+    "MMGWarning": "mmgap.types",
     "MMGEstimator": "mmgap.estimator",
     "estimate_mi": "mmgap.estimator",
     "VARIANTS": "mmgap.estimator",

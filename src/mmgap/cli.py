@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _setup_logging(quiet: bool) -> None:
+    import warnings
+
+    from .types import MMGWarning
+
+    # result warnings are printed with the result (text) or carried in diagnostics (JSON)
+    warnings.simplefilter("ignore", MMGWarning)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("mmgap: warning: %(message)s"))
     log = logging.getLogger("mmgap")

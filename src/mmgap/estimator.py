@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Optional, Tuple
 
@@ -23,7 +24,7 @@ from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import ResidualMLP
 from .preprocessing import OneHot, Standardizer
 from .training import DenoisingLoss, EpsDenoiser, Trainer, ValidationLoss
-from .types import MIResult, MMSECurve, check_units, nats_to
+from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
 from .validation import check_fraction, check_positive_int, check_xy
 
 __all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
@@ -227,7 +228,7 @@ class MMGEstimator(ParamsMixin):
             info["proposal"] = proposal.to_dict()
             self.adaptation_ = info
             for note in info["notes"]:
-                logger.warning("adaptive proposal: %s", note)
+                warnings.warn(f"adaptive proposal: {note}", MMGWarning, stacklevel=2)
             remaining = self.n_steps - n_pilot
             if remaining > 0 and trainer.log.stopped_reason != "time budget":
                 trainer.run(DenoisingLoss(proposal, self.p_uncond), xt, yt, n_steps=remaining,
@@ -286,7 +287,7 @@ class MMGEstimator(ParamsMixin):
                 f"training stopped by the time budget after {self.training_log_.steps} steps"
             )
         for w in warnings_list:
-            logger.warning(w)
+            warnings.warn(w, MMGWarning, stacklevel=2)
         u = self.units
         diagnostics = {
             f"mi_{form}": nats_to(mi, u), f"stderr_{form}": nats_to(se, u),

@@ -18,6 +18,10 @@ LN2 = math.log(2.0)
 Z95 = 1.959963984540054  # two-sided 95% quantile of the standard normal
 
 
+class MMGWarning(UserWarning):
+    """A result that may be unreliable (integrand forms disagree, budget ran out, ...)."""
+
+
 def check_units(units: str) -> str:
     """Return ``units`` if it is ``"nats"`` or ``"bits"``, else raise ValueError."""
     if units not in UNITS:
