@@ -18,7 +18,7 @@ import torch
 
 from . import __version__
 from .adaptive import adapt_proposal
-from .base import NotFittedError, ParamsMixin, resolve_device
+from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import ResidualMLP

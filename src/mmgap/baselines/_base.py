@@ -6,13 +6,31 @@ validation of sample arrays from :func:`mmgap.validation.check_xy`.
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Dict
 
 import numpy as np
 
 from mmgap.base import ParamsMixin
+from mmgap.types import MIResult, nats_to
 
-__all__ = ["ParamsMixin", "record_fit_dims", "check_fit_dims"]
+__all__ = ["ParamsMixin", "record_fit_dims", "check_fit_dims", "baseline_result"]
+
+
+def baseline_result(est: Any, mi: float, stderr: float, n: int, start: float,
+                    diagnostics: Dict[str, Any]) -> MIResult:
+    """MIResult of a training-free baseline: values in nats converted to ``est.units``,
+    ``n_train = 0``, ``n_test = n``, seconds since ``start`` (a perf_counter value)."""
+    return MIResult(
+        mi=nats_to(mi, est.units),
+        stderr=nats_to(stderr, est.units),
+        units=est.units,
+        variant=est.name,
+        n_train=0,
+        n_test=n,
+        seconds=time.perf_counter() - start,
+        diagnostics=diagnostics,
+    )
 
 
 def record_fit_dims(est: Any, x: np.ndarray, y: np.ndarray) -> None:

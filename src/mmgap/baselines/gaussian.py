@@ -34,10 +34,10 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-from mmgap.types import MIResult, check_units, nats_to
+from mmgap.types import MIResult, check_units
 from mmgap.validation import check_xy
 
-from ._base import ParamsMixin, check_fit_dims, record_fit_dims
+from ._base import ParamsMixin, baseline_result, check_fit_dims, record_fit_dims
 
 __all__ = ["GaussianMI", "gaussian_mi", "gaussian_mi_from_cov", "canonical_correlations",
            "estimate_gaussian"]
@@ -193,16 +193,7 @@ class GaussianMI(ParamsMixin):
             "bias_at_independence_nats": xa.shape[1] * ya.shape[1] / (2.0 * n),
             "mi_nats": mi,
         }
-        return MIResult(
-            mi=nats_to(mi, self.units),
-            stderr=nats_to(stderr, self.units),
-            units=self.units,
-            variant=self.name,
-            n_train=0,
-            n_test=n,
-            seconds=time.perf_counter() - start,
-            diagnostics=diagnostics,
-        )
+        return baseline_result(self, mi, stderr, n, start, diagnostics)
 
 
 def estimate_gaussian(x: Any, y: Any, **params: Any) -> MIResult:

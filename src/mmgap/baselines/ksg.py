@@ -26,10 +26,10 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mmgap.types import MIResult, check_units, nats_to
+from mmgap.types import MIResult, check_units
 from mmgap.validation import check_positive_int, check_xy
 
-from ._base import ParamsMixin, check_fit_dims, record_fit_dims
+from ._base import ParamsMixin, baseline_result, check_fit_dims, record_fit_dims
 
 __all__ = ["KSGEstimator", "ksg_mi", "ksg_terms", "ksg_neighbour_counts", "count_within",
            "count_duplicate_rows", "estimate_ksg"]
@@ -244,16 +244,7 @@ class KSGEstimator(ParamsMixin):
                              "neighbour counts (approximate)",
             "mi_nats": mi,
         }
-        return MIResult(
-            mi=nats_to(mi, self.units),
-            stderr=nats_to(stderr, self.units),
-            units=self.units,
-            variant=self.name,
-            n_train=0,
-            n_test=n,
-            seconds=time.perf_counter() - start,
-            diagnostics=diagnostics,
-        )
+        return baseline_result(self, mi, stderr, n, start, diagnostics)
 
 
 def estimate_ksg(x: Any, y: Any, **params: Any) -> MIResult:

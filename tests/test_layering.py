@@ -1,0 +1,65 @@
+"""Imports run one way (DESIGN.md §2): maths does not know training, networks know only
+torch, tasks only numpy/scipy, nothing below the CLI imports it."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "mmgap"
+
+ALLOWED = {
+    "types.py": set(),
+    "validation.py": set(),
+    "base.py": set(),
+    "logsnr.py": set(),
+    "preprocessing.py": set(),
+    "networks.py": set(),
+    "gap.py": {"logsnr", "types"},
+    "adaptive.py": {"logsnr"},
+    "training.py": {"logsnr"},
+    "plotting.py": {"types"},
+    "dataio.py": set(),
+}
+
+
+def mmgap_imports(path: Path):
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level >= 1:
+                found.add((node.module or "").split(".")[0] or "__init__")
+            elif node.module and node.module.startswith("mmgap"):
+                parts = node.module.split(".")
+                found.add(parts[1] if len(parts) > 1 else "__init__")
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("mmgap"):
+                    parts = a.name.split(".")
+                    found.add(parts[1] if len(parts) > 1 else "__init__")
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_module_imports_only_lower_layers(module):
+    assert mmgap_imports(SRC / module) <= ALLOWED[module]
+
+
+def test_networks_and_gap_have_no_training_machinery():
+    gap = (SRC / "gap.py").read_text()
+    assert "(nn.Module)" not in gap and "torch.optim" not in gap and "from torch import nn" not in gap
+    assert "logsnr" not in mmgap_imports(SRC / "networks.py")
+
+
+def test_tasks_use_only_numpy_scipy():
+    for path in (SRC / "tasks").glob("*.py"):
+        text = path.read_text()
+        assert "import torch" not in text, path
+        assert mmgap_imports(path) <= {"tasks", "validation"}, (path, mmgap_imports(path))
+
+
+def test_nothing_imports_the_cli():
+    for path in SRC.rglob("*.py"):
+        if path.name != "cli.py":
+            assert "cli" not in mmgap_imports(path), path
