@@ -141,13 +141,18 @@ def main(argv=None) -> int:
     p.add_argument("--n-samples", type=int, default=10_000)
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "core.md"))
     p.add_argument("--json-out", default=None, help="also write all records as JSON lines")
+    p.add_argument("--tasks", nargs="+", default=None, help="task ids (default: a fixed list)")
+    p.add_argument("--budgets", type=int, nargs="+", default=None, help="step budgets")
+    p.add_argument("--variant-tasks", type=int, default=3,
+                   help="compare the four variants on the first N tasks")
     args = p.parse_args(argv)
 
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
-    tasks = (["1v1-normal-0.75", "multinormal-dense-5-5-0.5"] if args.quick else
-             ["1v1-normal-0.75", "multinormal-dense-5-5-0.5", "student-identity-2-2-1",
-              "multinormal-sparse-3-3-2-2.0", "multinormal-dense-25-25-0.5"])
-    budgets = [1000, 3000] if args.quick else [1000, 2000, 3000, 5000]
+    tasks = args.tasks or (["1v1-normal-0.75", "multinormal-dense-5-5-0.5"] if args.quick else
+                           ["1v1-normal-0.75", "multinormal-dense-5-5-0.5",
+                            "student-identity-2-2-1", "multinormal-sparse-3-3-2-2.0",
+                            "multinormal-dense-25-25-0.5"])
+    budgets = args.budgets or ([1000, 3000] if args.quick else [1000, 2000, 3000, 5000])
     variants = list(mmgap.VARIANTS)
     t_start = time.perf_counter()
 
@@ -165,7 +170,7 @@ def main(argv=None) -> int:
                 print(f"{task_id} steps={steps} seed={seed}: {r['mi']:.4f} "
                       f"(truth {r['truth']:.4f}) {r['seconds']:.1f}s", file=sys.stderr)
     var_rows = []
-    for task_id in tasks[:3]:
+    for task_id in tasks[:args.variant_tasks]:
         for variant in variants:
             for seed in seeds:
                 r = run_one(task_id, seed, args.n_samples, n_steps=3000, variant=variant)
@@ -181,9 +186,7 @@ def main(argv=None) -> int:
             for r in rows + var_rows:
                 fh.write(json.dumps(r) + "\n")
 
-    cmd = "python benchmarks/core.py" + (" --quick" if args.quick else "")
-    if args.seeds:
-        cmd += " --seeds " + " ".join(map(str, args.seeds))
+    cmd = "python " + " ".join(["benchmarks/core.py", *(argv if argv is not None else sys.argv[1:])])
     lines = [
         "# Core benchmark: speed and accuracy of MMGEstimator",
         "",

@@ -22,7 +22,7 @@ from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import ResidualMLP
-from .preprocessing import OneHot, Standardizer
+from .preprocessing import OneHot, make_scaler, scaler_from_dict
 from .training import DenoisingLoss, EpsDenoiser, Trainer, ValidationLoss
 from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
 from .validation import check_fraction, check_positive_int, check_xy
@@ -74,7 +74,9 @@ class MMGEstimator(ParamsMixin):
     k_draws : (logsnr, eps) draws per held-out point in ``estimate``; None = about 32,768
         draws in total (between 2 and 32 per point). More draws barely help the orthogonal
         form, whose error is dominated by the spread of the pointwise information.
-    standardize : standardise x (and continuous y) per column with training statistics.
+    preprocess : per-column map of x (and continuous y) fitted on the training data:
+        "rank" (rank-to-normal, the default: robust to heavy tails and skew), "standardize"
+        (mean 0, sd 1) or "none". Both maps are monotone per variable, so the MI is unchanged.
     y_discrete : y holds integer class labels (one-hot encoded with the classes seen in fit).
     units : "nats" or "bits". device : "auto", "cpu", "cuda", ... random_state : int or None.
     verbose : show a progress bar while training (only when stderr is a terminal).
@@ -88,7 +90,7 @@ class MMGEstimator(ParamsMixin):
                  logsnr_scale: float = 2.0, logsnr_clip: float = 4.0,
                  pilot_fraction: float = 0.3, validation_fraction: float = 0.1,
                  patience: Optional[int] = 4, k_draws: Optional[int] = None,
-                 standardize: bool = True, y_discrete: bool = False, units: str = "nats",
+                 preprocess: str = "rank", y_discrete: bool = False, units: str = "nats",
                  device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True):
         self.variant = variant
@@ -108,7 +110,7 @@ class MMGEstimator(ParamsMixin):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.k_draws = k_draws
-        self.standardize = standardize
+        self.preprocess = preprocess
         self.y_discrete = y_discrete
         self.units = units
         self.device = device
@@ -139,6 +141,7 @@ class MMGEstimator(ParamsMixin):
                 isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
             raise ValueError(f"max_seconds: expected a positive number or None, got {self.max_seconds!r}")
         check_units(self.units)
+        make_scaler(self.preprocess)
         TruncatedLogistic(self.logsnr_loc, self.logsnr_scale, self.logsnr_clip)
 
     # ------------------------------------------------------------------ data handling
@@ -146,13 +149,15 @@ class MMGEstimator(ParamsMixin):
         xa, ya = check_xy(x, y, y_discrete=self.y_discrete, min_samples=min_samples,
                           check_constant=fitting)
         if fitting:
-            self.x_scaler_ = Standardizer().fit(xa, "x") if self.standardize else None
+            scaler = make_scaler(self.preprocess)
+            self.x_scaler_ = None if scaler is None else scaler.fit(xa, "x")
             if self.y_discrete:
                 self.y_encoder_ = OneHot().fit(ya, "y")
                 self.y_scaler_ = None
             else:
                 self.y_encoder_ = None
-                self.y_scaler_ = Standardizer().fit(ya, "y") if self.standardize else None
+                scaler = make_scaler(self.preprocess)
+                self.y_scaler_ = None if scaler is None else scaler.fit(ya, "y")
         else:
             if xa.shape[1] != self.dim_x_:
                 raise ValueError(f"x: expected {self.dim_x_} columns as in fit, got {xa.shape[1]}")
@@ -350,7 +355,7 @@ class MMGEstimator(ParamsMixin):
             "class": type(self).__name__, "params": params,
             "fitted": {
                 "dim_x": self.dim_x_, "dim_y": self.dim_y_, "dim_y_in": self.dim_y_in_,
-                "n_train": self.n_train_, "width": self.model_.net.width,
+                "n_train": self.n_train_, "n_validation": self.n_validation_, "width": self.model_.net.width,
                 "depth": self.model_.net.depth, "proposal": self.proposal_.to_dict(),
                 "adaptation": self.adaptation_, "estimate_seed": self._estimate_seed_,
                 "x_scaler": None if self.x_scaler_ is None else self.x_scaler_.to_dict(),
@@ -387,8 +392,9 @@ class MMGEstimator(ParamsMixin):
         est.device_ = resolve_device(device)
         est.dim_x_, est.dim_y_, est.dim_y_in_ = f["dim_x"], f["dim_y"], f["dim_y_in"]
         est.n_train_ = f["n_train"]
-        est.x_scaler_ = None if f["x_scaler"] is None else Standardizer.from_dict(f["x_scaler"])
-        est.y_scaler_ = None if f["y_scaler"] is None else Standardizer.from_dict(f["y_scaler"])
+        est.n_validation_ = f["n_validation"]
+        est.x_scaler_ = scaler_from_dict(f["x_scaler"])
+        est.y_scaler_ = scaler_from_dict(f["y_scaler"])
         est.y_encoder_ = None if f["y_encoder"] is None else OneHot.from_dict(f["y_encoder"])
         est.proposal_ = TruncatedLogistic(**f["proposal"])
         est.adaptation_ = f["adaptation"]
