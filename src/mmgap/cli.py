@@ -45,6 +45,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                    help="fraction of samples held out for the estimate")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--units", choices=("nats", "bits"), default="nats")
+    p.add_argument("--preprocess", choices=("rank", "standardize", "none"), default="rank",
+                   help="per-column map fitted on the training part (MI is unchanged by it)")
     p.add_argument("--plot", metavar="PNG", default=None,
                    help="write the MMSE-gap plot (needs matplotlib) to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -116,7 +118,8 @@ def _setup_logging(quiet: bool) -> None:
 
 def _params(args) -> dict:
     return dict(variant=args.variant, n_steps=args.steps, max_seconds=args.max_seconds,
-                device=args.device, units=args.units, verbose=not args.quiet)
+                device=args.device, units=args.units, preprocess=args.preprocess,
+                verbose=not args.quiet)
 
 
 def _plot(est, res, x_test, y_test, path: str) -> None:
