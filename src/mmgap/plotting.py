@@ -44,7 +44,8 @@ def plot_mmse_curve(curve: MMSECurve, path: Optional[str] = None, *, ax=None,
                     color="C2", alpha=0.3, interpolate=True,
                     label="gap (area / 2 = I(X;Y))" if mi is None else f"gap: I = {mi:.3f} nats")
     ax.fill_between(lam, curve.mmse, curve.mmse_cond, where=curve.mmse < curve.mmse_cond,
-                    color="C3", alpha=0.3, interpolate=True, label="negative gap")
+                    color="C3", alpha=0.3, interpolate=True,
+                    label="negative gap" if np.any(curve.mmse < curve.mmse_cond) else None)
     ax.axhline(curve.dim_x, color="0.6", lw=0.8, ls=":")
     if proposal is not None:
         ax.axvspan(proposal.low, proposal.high, color="0.9", zorder=0,
