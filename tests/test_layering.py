@@ -17,7 +17,7 @@ ALLOWED = {
     "networks.py": set(),
     "gap.py": {"logsnr", "types"},
     "adaptive.py": {"logsnr"},
-    "training.py": {"logsnr"},
+    "training.py": {"logsnr", "gap"},
     "plotting.py": {"types"},
     "dataio.py": set(),
 }

@@ -32,6 +32,7 @@ __all__ = [
     "direct_integrand",
     "orthogonal_integrand",
     "mc_mean_stderr",
+    "fused_pass",
     "GapDraws",
     "gap_draws",
     "mmse_on_grid",
@@ -105,9 +106,10 @@ class GapDraws:
         return self.mi_values(form).mean(axis=1)
 
 
-def _fused_pass(denoise: Denoiser, z: Tensor, logsnr: Tensor, y: Tensor,
+def fused_pass(denoise: Denoiser, z: Tensor, logsnr: Tensor, y: Tensor,
                 context: Optional[Tensor]) -> Tuple[Tensor, Tensor]:
-    """One forward over [conditional; unconditional] halves sharing z and logsnr."""
+    """One forward over [conditional; unconditional] halves sharing z and logsnr.
+    Returns (eps_hat unconditional, eps_hat conditional), each (B, dim_x)."""
     b = z.shape[0]
     keep = torch.cat([torch.ones(b, device=z.device, dtype=z.dtype),
                       torch.zeros(b, device=z.device, dtype=z.dtype)])
@@ -152,7 +154,7 @@ def gap_draws(
         eps = torch.randn(xb.shape, generator=generator, device=x.device, dtype=x.dtype)
         z = add_noise(xb, lam, eps)
         ctx = None if context is None else context[idx]
-        eps_u, eps_c = _fused_pass(denoise, z, lam, y[idx], ctx)
+        eps_u, eps_c = fused_pass(denoise, z, lam, y[idx], ctx)
         mse_u = ((eps - eps_u) ** 2).sum(-1)
         mse_c = ((eps - eps_c) ** 2).sum(-1)
         outs["mse"].append(mse_u)
@@ -203,7 +205,7 @@ def mmse_on_grid(
             lam = torch.full((xb.shape[0],), lam_value, device=x.device, dtype=x.dtype)
             eps = torch.randn(xb.shape, generator=generator, device=x.device, dtype=x.dtype)
             z = add_noise(xb, lam, eps)
-            eps_u, eps_c = _fused_pass(denoise, z, lam, yr[sl], None if cr is None else cr[sl])
+            eps_u, eps_c = fused_pass(denoise, z, lam, yr[sl], None if cr is None else cr[sl])
             parts_u.append(((eps - eps_u) ** 2).sum(-1))
             parts_c.append(((eps - eps_c) ** 2).sum(-1))
             parts_o.append(orthogonal_integrand(eps_u, eps_c))

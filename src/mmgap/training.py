@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from .gap import fused_pass
 from .logsnr import add_noise, alpha_sigma
 
 __all__ = ["EpsDenoiser", "DenoisingLoss", "ValidationLoss", "select_checkpoint", "TrainingLog",
@@ -102,13 +103,10 @@ class ValidationLoss:
         m = self.z.shape[0]
         for start in range(0, m, self.batch_size):
             sl = slice(start, min(start + self.batch_size, m))
-            b = sl.stop - sl.start
-            keep = torch.cat([torch.ones(b), torch.zeros(b)]).to(self.z)
-            ctx = None if self.context is None else self.context[sl].repeat(2, 1)
-            out = model(self.z[sl].repeat(2, 1), self.logsnr[sl].repeat(2), self.y[sl].repeat(2, 1),
-                        keep, ctx)
-            err = ((self.eps[sl].repeat(2, 1) - out) ** 2).sum(-1).double()
-            parts.append(0.5 * (err[:b] + err[b:]))
+            ctx = None if self.context is None else self.context[sl]
+            eps_u, eps_c = fused_pass(model, self.z[sl], self.logsnr[sl], self.y[sl], ctx)
+            eps = self.eps[sl]
+            parts.append(0.5 * (((eps - eps_u) ** 2).sum(-1) + ((eps - eps_c) ** 2).sum(-1)).double())
         return torch.cat(parts).cpu()
 
 
