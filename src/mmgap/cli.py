@@ -84,8 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--y-key", default="y", help="array name for Y inside a .npz")
     est.add_argument("--y-discrete", action="store_true",
                      help="Y holds integer class labels (one-hot encoded)")
+    est.add_argument("--method", default="mmg",
+                     help="estimator: mmg (default variant), mmg-direct, mmg-orthogonal, "
+                          "mmg-adaptive, mmg-orthogonal-adaptive, ksg, cca (see `mmgap methods`)")
     est.add_argument("--save", metavar="DIR", default=None,
-                     help="save the fitted estimator (config.json + weights.pt) to DIR")
+                     help="save the fitted estimator (config.json + weights.pt) to DIR (MMG only)")
     _add_training_args(est)
 
     demo = sub.add_parser(
@@ -98,6 +101,38 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--n-samples", type=int, default=10_000, help="samples to draw")
     _add_training_args(demo)
     demo.set_defaults(plot="mmgap-demo.png")
+
+    bench = sub.add_parser(
+        "bench", formatter_class=_Formatter, help="run estimators on ground-truth tasks",
+        description="Run every (task, method, seed) and append one JSON record per run to "
+                    "OUT/results.jsonl. Records already there are skipped, so an interrupted "
+                    "run resumes; a failing run is recorded, not raised. Then `mmgap report OUT`.",
+    )
+    bench.add_argument("--suite", default=None, help="bmi40, high-mi, extra or all")
+    bench.add_argument("--tasks", default=None, metavar="ID,ID", help="task ids (see `mmgap tasks`)")
+    bench.add_argument("--methods", default="mmg", metavar="M,M", help="method names (see `mmgap methods`)")
+    bench.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds")
+    bench.add_argument("--n-samples", type=int, default=10_000, help="samples per run")
+    bench.add_argument("--steps", type=int, default=None, help="training steps for MMG methods")
+    bench.add_argument("--out", default="bench-out", help="output directory")
+    bench.add_argument("--jobs", type=int, default=1, help="worker processes (local executor)")
+    bench.add_argument("--executor", choices=("local", "ray"), default="local")
+    bench.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
+    bench.add_argument("--report", action="store_true", help="write the report when done")
+
+    rep = sub.add_parser("report", formatter_class=_Formatter, help="summarise a bench directory",
+                         description="Write DIR/report.md (task x method table, per-method "
+                                     "totals) and DIR/heatmap.png from DIR/results.jsonl.")
+    rep.add_argument("dir", metavar="DIR")
+    rep.add_argument("--abs-tol", type=float, default=0.1, help="pass if |error| <= this (nats) ...")
+    rep.add_argument("--rel-tol", type=float, default=0.1, help="... or <= this fraction of the truth")
+
+    tasks = sub.add_parser("tasks", formatter_class=_Formatter, help="list ground-truth tasks")
+    tasks.add_argument("--suite", default="all", help="bmi40, high-mi, extra or all")
+    tasks.add_argument("--json", action="store_true")
+
+    methods = sub.add_parser("methods", formatter_class=_Formatter, help="list estimators")
+    methods.add_argument("--json", action="store_true")
     return parser
 
 
@@ -133,9 +168,24 @@ def _plot(est, res, x_test, y_test, path: str) -> None:
 
 def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None) -> int:
     from .estimator import fit_estimate
+    from .methods import MMG_METHODS, check_method, run_method
 
+    method = check_method(getattr(args, "method", "mmg"))
+    if method not in MMG_METHODS:
+        if args.plot and extra is None:
+            raise ValueError(f"--plot: the MMSE-gap plot needs an MMG method, not {method!r}")
+        if getattr(args, "save", None):
+            raise ValueError(f"--save: only MMG methods are saved, not {method!r}")
+        res = run_method(method, x, y, y_discrete=y_discrete, units=args.units)
+        if args.json:
+            _emit(json.dumps(res.to_dict()))
+        else:
+            _emit(res.summary())
+        return EXIT_OK
+    variant = MMG_METHODS[method][0] or args.variant
+    params = {**_params(args), "variant": variant}
     est, res, (xt, yt) = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
-                                      y_discrete=y_discrete, **_params(args))
+                                      y_discrete=y_discrete, **params)
     out = res.to_dict()
     if extra:
         out.update(extra)
@@ -192,7 +242,63 @@ def cmd_demo(args) -> int:
                          extra={"task": task.id, "truth": truth})
 
 
-COMMANDS = {"estimate": cmd_estimate, "demo": cmd_demo}
+def cmd_bench(args) -> int:
+    from .benchmark import run_grid, write_report
+    from .dataio import parse_columns
+    from .methods import MMG_METHODS
+    from .tasks import list_task_ids
+
+    if (args.suite is None) == (args.tasks is None):
+        raise ValueError("give exactly one of --suite and --tasks")
+    tasks = list_task_ids(args.suite) if args.suite else parse_columns(args.tasks)
+    methods = parse_columns(args.methods)
+    params = {m: {"n_steps": args.steps} for m in methods if m in MMG_METHODS and args.steps}
+    new = run_grid(tasks, methods, args.seeds, args.n_samples, args.out, jobs=args.jobs,
+                   executor=args.executor, address=args.address, method_params=params)
+    failed = sum(not r["success"] for r in new)
+    _emit(f"{len(new)} new runs ({failed} failed) appended to {args.out}/results.jsonl")
+    if args.report:
+        _emit(f"report: {write_report(args.out)}")
+    return EXIT_OK
+
+
+def cmd_report(args) -> int:
+    from .benchmark import write_report
+
+    _emit(f"wrote {write_report(args.dir, abs_tol=args.abs_tol, rel_tol=args.rel_tol)}")
+    return EXIT_OK
+
+
+def cmd_tasks(args) -> int:
+    from .tasks import list_tasks
+
+    tasks = list_tasks(args.suite)
+    if args.json:
+        _emit(json.dumps([{"id": t.id, "dim_x": t.dim_x, "dim_y": t.dim_y,
+                           "mutual_information": t.mutual_information,
+                           "mutual_information_stderr": t.mutual_information_stderr}
+                          for t in tasks]))
+    else:
+        _emit(f"{'task id':52s} {'dim_x':>5s} {'dim_y':>5s} {'true MI (nats)':>15s}")
+        for t in tasks:
+            _emit(f"{t.id:52s} {t.dim_x:5d} {t.dim_y:5d} {t.mutual_information:15.6f}")
+    return EXIT_OK
+
+
+def cmd_methods(args) -> int:
+    from .methods import list_methods, method_info
+
+    infos = [method_info(m) for m in list_methods()]
+    if args.json:
+        _emit(json.dumps(infos))
+    else:
+        for i in infos:
+            _emit(f"{i['name']:26s} {i['description']}\n{'':26s} ref: {i['reference']}")
+    return EXIT_OK
+
+
+COMMANDS = {"estimate": cmd_estimate, "demo": cmd_demo, "bench": cmd_bench,
+            "report": cmd_report, "tasks": cmd_tasks, "methods": cmd_methods}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -1,0 +1,183 @@
+"""Run a grid of (task, method, seed) and append one JSON record per run to results.jsonl.
+
+- Resumable: records already in the file (same task, method, seed, n_samples) are skipped.
+- Crash-safe: every record is written and flushed as soon as its run ends.
+- One failing run is recorded with success=False and its error; the sweep goes on.
+- Executors: "local" (``jobs`` worker processes, one torch thread each when jobs > 1) and
+  "ray" (the optional ``ray`` extra; a local Ray is started when no address is given).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+
+from tqdm.auto import tqdm
+
+__all__ = ["RunSpec", "run_one", "run_grid", "load_records", "RESULTS_FILE"]
+
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    task: str
+    method: str
+    seed: int
+    n_samples: int
+    params: tuple = ()  # sorted (key, value) pairs of method parameters
+
+    @property
+    def key(self):
+        return (self.task, self.method, int(self.seed), int(self.n_samples))
+
+
+def run_one(spec: RunSpec) -> Dict[str, Any]:
+    """Run one (task, method, seed); never raises: failures become success=False records."""
+    from .. import __version__
+    from ..methods import MMG_METHODS, run_method
+    from ..tasks import get_task
+
+    params = dict(spec.params)
+    rec: Dict[str, Any] = {
+        "task": spec.task, "method": spec.method, "seed": int(spec.seed),
+        "n_samples": int(spec.n_samples), "truth": None, "estimate": None, "stderr": None,
+        "seconds": None, "success": False, "error": None, "params": dict(params),
+        "mmgap_version": __version__,
+    }
+    t0 = time.perf_counter()
+    try:
+        task = get_task(spec.task)
+        rec["truth"] = task.mutual_information
+        rec["truth_stderr"] = task.mutual_information_stderr
+        x, y = task.sample(spec.n_samples, seed=spec.seed)
+        if spec.method in MMG_METHODS:
+            params.setdefault("verbose", False)
+        res = run_method(spec.method, x, y, random_state=spec.seed, y_discrete=task.y_discrete,
+                         **params)
+        d = res.diagnostics
+        rec.update(estimate=res.mi, stderr=res.stderr, success=True,
+                   n_train=res.n_train, n_test=res.n_test)
+        for key in ("mi_direct", "mi_orthogonal"):
+            if key in d:
+                rec[key] = d[key]
+        if "training" in d:
+            rec["steps"] = d["training"]["steps"]
+            rec["best_step"] = d["training"]["best_step"]
+        if d.get("warnings"):
+            rec["warnings"] = d["warnings"]
+    except Exception as err:  # one failing run must not kill the sweep
+        rec["error"] = f"{type(err).__name__}: {err}"
+        rec["traceback"] = traceback.format_exc(limit=5)
+    rec["seconds"] = time.perf_counter() - t0
+    return rec
+
+
+def load_records(out_dir: os.PathLike) -> List[Dict[str, Any]]:
+    """All records in ``out_dir/results.jsonl`` (a truncated last line is ignored)."""
+    path = Path(out_dir) / RESULTS_FILE
+    if not path.exists():
+        return []
+    records = []
+    with open(path) as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a run killed mid-write leaves at most one partial line
+    return records
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _local(specs: Sequence[RunSpec], jobs: int) -> Iterator[Dict[str, Any]]:
+    if jobs <= 1:
+        for spec in specs:
+            yield run_one(spec)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker, initargs=(threads,)) as pool:
+        futures = [pool.submit(run_one, s) for s in specs]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+
+def _ray(specs: Sequence[RunSpec], jobs: int, address: Optional[str]) -> Iterator[Dict[str, Any]]:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("executor: 'ray' needs the ray extra (pip install 'mmgap[ray]')") from None
+    started = False
+    if not ray.is_initialized():
+        kwargs = {"address": address} if address else {"num_cpus": max(jobs, 1)}
+        ray.init(ignore_reinit_error=True, log_to_driver=False, include_dashboard=False, **kwargs)
+        started = True
+    try:
+        remote = ray.remote(num_cpus=1)(run_one)
+        pending = [remote.remote(s) for s in specs]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def run_grid(tasks: Iterable[str], methods: Iterable[str], seeds: Iterable[int],
+             n_samples: int, out_dir: os.PathLike, *, jobs: int = 1, executor: str = "local",
+             address: Optional[str] = None, method_params: Optional[Dict[str, Dict]] = None,
+             progress: bool = True) -> List[Dict[str, Any]]:
+    """Run every (task, method, seed) not yet in ``out_dir/results.jsonl``; returns the new
+    records. ``method_params`` maps a method name to constructor parameters."""
+    from ..methods import check_method
+    from ..tasks import get_task
+
+    tasks, methods, seeds = list(tasks), list(methods), [int(s) for s in seeds]
+    for t in tasks:
+        get_task(t)
+    for m in methods:
+        check_method(m)
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor: expected 'local' or 'ray', got {executor!r}")
+    if jobs < 1:
+        raise ValueError(f"jobs: expected an integer >= 1, got {jobs}")
+    if n_samples < 20:
+        raise ValueError(f"n_samples: expected at least 20, got {n_samples}")
+    method_params = method_params or {}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    done = {(r["task"], r["method"], int(r["seed"]), int(r["n_samples"])) for r in load_records(out)}
+    specs = [RunSpec(t, m, s, n_samples, tuple(sorted(method_params.get(m, {}).items())))
+             for t in tasks for m in methods for s in seeds]
+    todo = [s for s in specs if s.key not in done]
+    new = []
+    show = progress and sys.stderr.isatty()
+    bar = tqdm(total=len(todo), desc="mmgap bench", unit="run", disable=not show)
+    runs = _local(todo, jobs) if executor == "local" else _ray(todo, jobs, address)
+    with open(out / RESULTS_FILE, "a") as fh:
+        for rec in runs:
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            new.append(rec)
+            bar.update(1)
+            bar.set_postfix_str(f"{rec['task'][:24]} {rec['method']}", refresh=False)
+    bar.close()
+    return new

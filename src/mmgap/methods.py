@@ -1,0 +1,85 @@
+"""Every estimator by name: the MMG variants and the baselines, behind one call.
+
+Names: ``mmg`` (the default MMG variant), ``mmg-direct``, ``mmg-orthogonal``,
+``mmg-adaptive``, ``mmg-orthogonal-adaptive``, and the baselines of
+:data:`mmgap.baselines.BASELINES` (``ksg``, ``cca``).
+
+How each is run on a data set by :func:`run_method`:
+- MMG methods train, so they hold out ``test_size`` of the samples and estimate on it
+  (:func:`mmgap.estimator.fit_estimate`);
+- the training-free baselines estimate on all samples (nothing is fitted to them).
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Dict, List, Optional, Tuple
+
+from .types import MIResult
+
+__all__ = ["MMG_METHODS", "list_methods", "method_info", "run_method", "check_method"]
+
+_MMG_REF = ("Yu, Shi, Kong, Jia, Ver Steeg, Mutual information estimation via the MMSE gap "
+            "in diffusion, arXiv 2509.20609")
+
+MMG_METHODS: Dict[str, Tuple[Optional[str], str]] = {
+    "mmg": (None, "MMG, default variant (orthogonal integrand, fixed proposal)"),
+    "mmg-direct": ("direct", "MMG: difference of denoising errors, fixed proposal"),
+    "mmg-orthogonal": ("orthogonal", "MMG-orthogonal: squared difference of the two predictions"),
+    "mmg-adaptive": ("adaptive", "MMG-adaptive: direct integrand, proposal adapted after a pilot"),
+    "mmg-orthogonal-adaptive": ("orthogonal-adaptive",
+                                "MMG-orthogonal-adaptive: orthogonal integrand, adapted proposal"),
+}
+
+
+def _baselines() -> Dict[str, type]:
+    from .baselines import BASELINES
+
+    return BASELINES
+
+
+def list_methods() -> List[str]:
+    return list(MMG_METHODS) + sorted(_baselines())
+
+
+def check_method(name: str) -> str:
+    """Return ``name`` if it is a known method, else raise ValueError with suggestions."""
+    valid = list_methods()
+    if name not in valid:
+        close = difflib.get_close_matches(str(name), valid, n=2)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ValueError(f"method: unknown method {name!r}{hint}; expected one of {valid}")
+    return name
+
+
+def method_info(name: str) -> Dict[str, str]:
+    """{'name', 'description', 'reference'} of a method."""
+    check_method(name)
+    if name in MMG_METHODS:
+        return {"name": name, "description": MMG_METHODS[name][1], "reference": _MMG_REF}
+    cls = _baselines()[name]
+    return {"name": name, "description": cls.description, "reference": cls.reference}
+
+
+def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
+               y_discrete: bool = False, test_size: float = 0.2, units: str = "nats",
+               **params: Any) -> MIResult:
+    """Estimate I(X;Y) with the method ``name``; ``params`` go to its constructor."""
+    check_method(name)
+    if name in MMG_METHODS:
+        from .estimator import DEFAULT_VARIANT, fit_estimate
+
+        variant = MMG_METHODS[name][0] or params.pop("variant", DEFAULT_VARIANT)
+        if "variant" in params and params["variant"] != variant:
+            raise ValueError(f"variant: method {name!r} fixes variant={variant!r}")
+        params.pop("variant", None)
+        _, res, _ = fit_estimate(x, y, test_size=test_size, random_state=random_state,
+                                 y_discrete=y_discrete, variant=variant, units=units, **params)
+        res.diagnostics["method"] = name
+        return res
+    if y_discrete:
+        raise ValueError(f"y_discrete: method {name!r} does not take discrete labels; use an MMG method")
+    est = _baselines()[name](units=units, **params)
+    res = est.fit(x, y).estimate(x, y)
+    res.diagnostics["method"] = name
+    return res
