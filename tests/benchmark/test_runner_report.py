@@ -1,0 +1,129 @@
+import json
+
+import numpy as np
+import pytest
+
+from mmgap.benchmark import load_records, run_grid, summarise, write_report
+from mmgap.cli import main
+from mmgap.methods import check_method, list_methods, method_info, run_method
+
+FAST_MMG = {"mmg": {"n_steps": 60}}
+
+
+def test_methods_registry():
+    names = list_methods()
+    for n in ("mmg", "mmg-direct", "mmg-orthogonal", "mmg-adaptive", "mmg-orthogonal-adaptive",
+              "ksg", "cca"):
+        assert n in names
+        info = method_info(n)
+        assert info["description"] and info["reference"]
+    with pytest.raises(ValueError, match="did you mean ksg"):
+        check_method("ksgg")
+
+
+def test_run_method_mmg_and_baseline(gaussian_1d):
+    x, y = gaussian_1d(500, 0)
+    r = run_method("mmg-direct", x, y, n_steps=60, verbose=False)
+    assert r.variant == "direct" and r.n_test == 100 and r.diagnostics["method"] == "mmg-direct"
+    r = run_method("cca", x, y)
+    assert r.n_test == 500 and r.mi == pytest.approx(-0.5 * np.log(1 - np.corrcoef(x, y)[0, 1] ** 2))
+    with pytest.raises(ValueError, match="fixes variant"):
+        run_method("mmg-direct", x, y, variant="orthogonal", n_steps=10, verbose=False)
+    with pytest.raises(ValueError, match="discrete"):
+        run_method("ksg", x, (y > 0).astype(int), y_discrete=True)
+
+
+def test_grid_records_resume_and_failures(tmp_path):
+    out = tmp_path / "b"
+    tasks = ["1v1-normal-0.75", "discrete-normal-2-2-1.0"]
+    new = run_grid(tasks, ["cca", "mmg"], [0, 1], 300, out, method_params=FAST_MMG, progress=False)
+    assert len(new) == 8
+    recs = load_records(out)
+    assert len(recs) == 8
+    for key in ("task", "method", "seed", "n_samples", "truth", "estimate", "stderr", "seconds",
+                "success", "error", "params"):
+        assert key in recs[0]
+    # cca cannot take discrete labels: recorded as failures, the sweep went on
+    fails = [r for r in recs if not r["success"]]
+    assert {(r["task"], r["method"]) for r in fails} == {("discrete-normal-2-2-1.0", "cca")}
+    assert "discrete" in fails[0]["error"]
+    mmg = [r for r in recs if r["method"] == "mmg"]
+    assert all(r["success"] and r["params"] == {"n_steps": 60} for r in mmg)
+    # a second run skips everything already present, also after a truncated last line
+    with open(out / "results.jsonl", "a") as fh:
+        fh.write('{"task": "1v1-normal-0.75", "meth')
+    assert run_grid(tasks, ["cca", "mmg"], [0, 1], 300, out, method_params=FAST_MMG,
+                    progress=False) == []
+    assert len(run_grid(tasks[:1], ["cca"], [2], 300, out, progress=False)) == 1
+
+
+def test_grid_rejects_bad_names(tmp_path):
+    with pytest.raises(ValueError, match="task"):
+        run_grid(["no-such-task"], ["cca"], [0], 100, tmp_path)
+    with pytest.raises(ValueError, match="method"):
+        run_grid(["1v1-normal-0.75"], ["nope"], [0], 100, tmp_path)
+
+
+def test_local_worker_processes(tmp_path):
+    new = run_grid(["1v1-normal-0.75", "multinormal-dense-2-2-0.5"], ["cca"], [0, 1], 500,
+                   tmp_path, jobs=2, progress=False)
+    assert len(new) == 4 and all(r["success"] for r in new)
+    serial = run_grid(["1v1-normal-0.75", "multinormal-dense-2-2-0.5"], ["cca"], [0, 1], 500,
+                      tmp_path / "serial", progress=False)
+    key = lambda r: (r["task"], r["seed"])
+    assert [r["estimate"] for r in sorted(new, key=key)] == pytest.approx(
+        [r["estimate"] for r in sorted(serial, key=key)])
+
+
+def test_ray_executor(tmp_path):
+    pytest.importorskip("ray")
+    new = run_grid(["1v1-normal-0.75"], ["cca"], [0, 1], 500, tmp_path, jobs=2, executor="ray",
+                   progress=False)
+    assert len(new) == 2 and all(r["success"] for r in new)
+
+
+def _fake(task, method, seed, est, truth=1.0, ok=True):
+    return {"task": task, "method": method, "seed": seed, "n_samples": 100, "truth": truth,
+            "estimate": est if ok else None, "stderr": 0.01, "seconds": 2.0, "success": ok,
+            "error": None if ok else "boom", "params": {}}
+
+
+def test_summary_criterion():
+    recs = [_fake("a", "m", 0, 1.04), _fake("a", "m", 1, 1.14),     # mean 1.09: |err| 0.09 -> pass
+            _fake("b", "m", 0, 3.3, truth=3.0), _fake("b", "m", 1, 3.3, truth=3.0),  # 10% -> pass
+            _fake("c", "m", 0, 1.2), _fake("c", "m", 1, 1.3),       # err 0.25 -> fail
+            _fake("d", "m", 0, 1.0), _fake("d", "m", 1, 0, ok=False)]  # a failed seed -> fail
+    cells = {c.task: c for c in summarise(recs)}
+    assert cells["a"].passed and cells["b"].passed
+    assert not cells["c"].passed and not cells["d"].passed
+    assert cells["a"].mean == pytest.approx(1.09) and cells["a"].sem == pytest.approx(0.05)
+    assert not {c.task: c for c in summarise(recs, abs_tol=0.05, rel_tol=0.0)}["a"].passed
+
+
+def test_report_and_cli(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "r"
+    code = main(["bench", "--tasks", "1v1-normal-0.75,multinormal-dense-2-2-0.5", "--methods",
+                 "cca,ksg", "--seeds", "0", "1", "--n-samples", "400", "--out", str(out), "--report"])
+    assert code == 0
+    text = (out / "report.md").read_text()
+    assert "| cca | 2/2 |" in text and "| ksg |" in text and "1v1-normal-0.75" in text
+    assert (out / "heatmap.png").stat().st_size > 1000
+    assert main(["report", str(out)]) == 0
+    assert main(["report", str(tmp_path / "empty")]) == 2
+    assert main(["bench", "--out", str(out)]) == 2  # neither --suite nor --tasks
+    capsys.readouterr()
+    assert main(["tasks", "--suite", "bmi40", "--json"]) == 0
+    tasks = json.loads(capsys.readouterr().out)
+    assert len(tasks) == 40 and tasks[0]["id"] == "1v1-normal-0.75"
+    assert main(["methods"]) == 0
+    assert "ksg" in capsys.readouterr().out
+
+
+def test_estimate_with_baseline_method(tmp_path, gaussian_1d, capsys):
+    x, y = gaussian_1d(400, 3)
+    np.savez(tmp_path / "d.npz", x=x, y=y)
+    assert main(["estimate", str(tmp_path / "d.npz"), "--method", "ksg", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["variant"] == "ksg" and obj["n_test"] == 400
+    assert main(["estimate", str(tmp_path / "d.npz"), "--method", "cca", "--save", str(tmp_path / "m")]) == 2
