@@ -1,6 +1,6 @@
 # One command sets everything up and runs the job:
 #   make demo   - create .venv, install mmgap (CPU torch), run `mmgap demo`
-#   make test   - create .venv, install mmgap + test extras, run the test suite
+#   make test   - create .venv, install mmgap + test extras (incl. ray), run the test suite
 #   make bench  - the core speed/accuracy benchmark (writes docs/benchmarks/core.md)
 VENV ?= .venv
 PYTHON ?= python3
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[plot,io,test]"
+	$(PY) -m pip install --quiet -e ".[plot,io,test,ray]"
 	touch $(STAMP)
 
 demo: setup
