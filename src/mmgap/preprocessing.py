@@ -50,42 +50,48 @@ class Standardizer:
 
 @dataclass
 class RankNormal:
-    """Per-column rank-to-normal map fitted on training data: a value's mid-rank among the
-    training values, u = (rank + 1/2) / n, is sent to the standard normal quantile of u.
-    Monotone per variable, so MI is unchanged; it tames heavy tails that plain
-    standardisation leaves in place. Values outside the training range map to the extreme
-    quantiles +- Phi^{-1}(1 - 1/(2n))."""
+    """Per-column rank-to-normal map fitted on training data.
 
-    sorted_values: Optional[np.ndarray] = None
+    Each distinct training value v gets its mid-rank CDF level u(v) = (rank + 1/2) / n (tied
+    values share their mean rank); between distinct training values u is interpolated
+    linearly, and the result is the standard normal quantile of u. The map is continuous and
+    strictly increasing inside the training range, so it keeps the fine structure that high-MI
+    data lives in; values outside the range map to the extreme levels. Monotone per variable,
+    so MI is unchanged; it tames heavy tails that plain standardisation leaves in place.
+    """
+
+    knots: Optional[list] = None  # per column: (distinct values, CDF levels)
 
     def fit(self, a: np.ndarray, name: str = "x") -> "RankNormal":
         Standardizer().fit(a, name)  # same constant-column check
-        self.sorted_values = np.sort(a, axis=0)
+        n = a.shape[0]
+        self.knots = []
+        for j in range(a.shape[1]):
+            values, counts = np.unique(a[:, j], return_counts=True)
+            before = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            levels = (before + (counts - 1) / 2.0 + 0.5) / n
+            self.knots.append((values, levels))
         return self
 
     def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
         from scipy.special import ndtri
 
-        if self.sorted_values is None:
+        if self.knots is None:
             raise RuntimeError("RankNormal is not fitted")
-        ref = self.sorted_values
-        if a.shape[1] != ref.shape[1]:
-            raise ValueError(f"{name}: expected {ref.shape[1]} columns as in fit, got {a.shape[1]}")
-        n = ref.shape[0]
+        if a.shape[1] != len(self.knots):
+            raise ValueError(f"{name}: expected {len(self.knots)} columns as in fit, got {a.shape[1]}")
         out = np.empty_like(a, dtype=np.float64)
-        for j in range(a.shape[1]):
-            lo = np.searchsorted(ref[:, j], a[:, j], side="left")
-            hi = np.searchsorted(ref[:, j], a[:, j], side="right")
-            u = np.clip((lo + hi) / (2.0 * n), 0.5 / n, 1 - 0.5 / n)
-            out[:, j] = ndtri(u)
+        for j, (values, levels) in enumerate(self.knots):
+            out[:, j] = ndtri(np.interp(a[:, j], values, levels))
         return out
 
     def to_dict(self) -> dict:
-        return {"kind": "rank", "sorted_values": self.sorted_values.tolist()}
+        return {"kind": "rank", "knots": [[v.tolist(), u.tolist()] for v, u in self.knots]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RankNormal":
-        return cls(np.asarray(d["sorted_values"], dtype=np.float64))
+        return cls([(np.asarray(v, dtype=np.float64), np.asarray(u, dtype=np.float64))
+                    for v, u in d["knots"]])
 
 
 def make_scaler(kind: str):
