@@ -442,14 +442,21 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     return est, res, (xa[te], ya[te])
 
 
-def estimate_mi(x: Any, y: Any, *, test_size: float = 0.2, random_state: Optional[int] = 0,
-                **params: Any) -> MIResult:
+def estimate_mi(x: Any, y: Any, *, method: str = "mmg", test_size: float = 0.2,
+                random_state: Optional[int] = 0, **params: Any) -> MIResult:
     """One call: split off ``test_size`` of the samples as held-out data, fit an
     :class:`MMGEstimator` (``**params``) on the rest (standardised with training
     statistics), and estimate I(X;Y) on the held-out part. ``seconds`` covers everything.
+
+    ``method`` picks another estimator by name (see :mod:`mmgap.methods`: the MMG variants
+    ``mmg-direct`` ..., or a baseline such as ``ksg``; baselines use all samples).
 
     Why held out: a denoiser evaluated on its own training pairs can have memorised y -> x,
     which inflates the conditional/unconditional gap; 20% held out keeps the Monte Carlo
     error small while leaving 80% of the data for training.
     """
+    if method != "mmg":
+        from .methods import run_method
+
+        return run_method(method, x, y, test_size=test_size, random_state=random_state, **params)
     return fit_estimate(x, y, test_size=test_size, random_state=random_state, **params)[1]

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from mmgap.benchmark import load_records, run_grid, summarise, write_report
+from mmgap.benchmark import load_records, run_grid, summarise
 from mmgap.cli import main
 from mmgap.methods import check_method, list_methods, method_info, run_method
 
@@ -127,3 +127,14 @@ def test_estimate_with_baseline_method(tmp_path, gaussian_1d, capsys):
     obj = json.loads(capsys.readouterr().out)
     assert obj["variant"] == "ksg" and obj["n_test"] == 400
     assert main(["estimate", str(tmp_path / "d.npz"), "--method", "cca", "--save", str(tmp_path / "m")]) == 2
+
+
+def test_estimate_mi_method_argument(gaussian_1d):
+    from mmgap import estimate_mi
+
+    x, y = gaussian_1d(500, 4)
+    assert estimate_mi(x, y, method="cca").mi == pytest.approx(run_method("cca", x, y).mi)
+    r = estimate_mi(x, y, method="mmg-direct", n_steps=50, verbose=False)
+    assert r.variant == "direct" and r.n_test == 100
+    with pytest.raises(ValueError, match="unknown method"):
+        estimate_mi(x, y, method="mine")
