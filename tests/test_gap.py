@@ -8,7 +8,7 @@ from scipy import integrate
 from mmgap.gap import (GaussianOracle, direct_integrand, gap_draws, gaussian_conditional_cov,
                        gaussian_mi, gaussian_mmse, mc_mean_stderr, mmse_on_grid,
                        orthogonal_integrand)
-from mmgap.logsnr import TruncatedLogistic, logsnr_grid
+from mmgap.logsnr import TruncatedLogistic, VPLinearUniformT, logsnr_grid
 
 
 def dense_cov(dim_x, dim_y, rho):
@@ -75,6 +75,8 @@ def test_oracle_curves_match_closed_form_mmse():
     (dense_cov(3, 3, 0.5), 3, TruncatedLogistic(1.0, 2.0, 5.0)),
     (dense_cov(5, 5, 0.5), 5, TruncatedLogistic(1.0, 2.0, 5.0)),
     (random_cov(4, 2, 3), 4, TruncatedLogistic(2.0, 2.0, 6.0)),
+    (dense_cov(1, 1, 0.75), 1, VPLinearUniformT()),  # MINDE's time sampling
+    (dense_cov(3, 3, 0.5), 3, VPLinearUniformT(0.1, 20.0, 1e-3)),
 ])
 @pytest.mark.parametrize("form", ["direct", "orthogonal"])
 def test_oracle_through_monte_carlo_reproduces_closed_form(cov, dim_x, proposal, form):

@@ -87,3 +87,43 @@ def test_grid():
         logsnr_grid(2, -2, 5)
     with pytest.raises(ValueError):
         logsnr_grid(0, 1, 1)
+
+
+# ---------------------------------------------------------------- VPLinearUniformT (MINDE)
+from mmgap.logsnr import VPLinearUniformT, proposal_from_dict  # noqa: E402
+
+
+def test_vp_uniform_t_window_and_weights():
+    p = VPLinearUniformT()
+    # B(1) = 0.1 + 9.95 = 10.05 -> logsnr(1) = -log(expm1(10.05)); B(1e-3) ~ 1.0995e-4
+    assert p.low == pytest.approx(-math.log(math.expm1(10.05)), rel=1e-12)
+    assert p.high == pytest.approx(-math.log(math.expm1(0.1e-3 + 9.95e-6)), rel=1e-12)
+    lam, w = p.sample(400_000, torch.Generator().manual_seed(0), dtype=torch.float64,
+                      stratified=True)
+    assert float(lam.min()) >= p.low - 1e-9 and float(lam.max()) <= p.high + 1e-9
+    # E_q[1/q] is the window length; stratified draws make the Monte Carlo error tiny
+    assert float(w.mean()) == pytest.approx(p.high - p.low, rel=2e-3)
+    torch.testing.assert_close(p.weight(lam), w, rtol=1e-9, atol=0)
+
+
+def test_vp_uniform_t_density_is_the_derivative_of_its_cdf():
+    p = VPLinearUniformT(0.1, 20.0, 1e-3)
+    lam = torch.linspace(p.low + 0.1, p.high - 0.1, 50, dtype=torch.float64)
+    cdf = lambda l: (1.0 - p.t_of_logsnr(l)) / (1.0 - p.t_min)  # P(logsnr <= l) = P(t >= t(l))
+    h = 1e-5
+    numeric = (cdf(lam + h) - cdf(lam - h)) / (2 * h)
+    torch.testing.assert_close(p.density(lam), numeric, rtol=1e-5, atol=1e-9)
+    t = torch.linspace(p.t_min, 1.0, 20, dtype=torch.float64)
+    torch.testing.assert_close(p.t_of_logsnr(p.logsnr_of_t(t)), t, rtol=1e-9, atol=1e-12)
+    assert float(p.density(torch.tensor([p.high + 1.0], dtype=torch.float64))) == 0.0
+
+
+def test_proposal_from_dict_round_trips_both_kinds():
+    for prop in (TruncatedLogistic(0.5, 1.5, 3.0), VPLinearUniformT(0.2, 10.0, 1e-2)):
+        assert proposal_from_dict(prop.to_dict()) == prop
+    with pytest.raises(ValueError, match="proposal"):
+        proposal_from_dict({"kind": "cosine"})
+    with pytest.raises(ValueError, match="t_min"):
+        VPLinearUniformT(t_min=1.5)
+    with pytest.raises(ValueError, match="beta_max"):
+        VPLinearUniformT(beta_min=5.0, beta_max=1.0)

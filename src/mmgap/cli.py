@@ -34,6 +34,12 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 def _add_training_args(p: argparse.ArgumentParser) -> None:
     from .estimator import DEFAULT_VARIANT, VARIANTS
+    p.add_argument("--method", default="mmg",
+                     help="estimator: mmg (default variant), mmg-direct, mmg-orthogonal, "
+                          "mmg-adaptive, mmg-orthogonal-adaptive, or a baseline: ksg, cca, "
+                          "infonce, nwj, dv, mine, minde (see `mmgap methods`). Training options "
+                          "(--steps, --seed, --test-size, --preprocess, --device) apply to the "
+                          "trained baselines too; --variant only to mmg")
 
     p.add_argument("--variant", choices=VARIANTS, default=DEFAULT_VARIANT,
                    help="integrand form and proposal adaptation (see README)")
@@ -84,9 +90,6 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--y-key", default="y", help="array name for Y inside a .npz")
     est.add_argument("--y-discrete", action="store_true",
                      help="Y holds integer class labels (one-hot encoded)")
-    est.add_argument("--method", default="mmg",
-                     help="estimator: mmg (default variant), mmg-direct, mmg-orthogonal, "
-                          "mmg-adaptive, mmg-orthogonal-adaptive, ksg, cca (see `mmgap methods`)")
     est.add_argument("--save", metavar="DIR", default=None,
                      help="save the fitted estimator (config.json + weights.pt) to DIR (MMG only)")
     _add_training_args(est)
@@ -113,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--methods", default="mmg", metavar="M,M", help="method names (see `mmgap methods`)")
     bench.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds")
     bench.add_argument("--n-samples", type=int, default=10_000, help="samples per run")
-    bench.add_argument("--steps", type=int, default=None, help="training steps for MMG methods")
+    bench.add_argument("--steps", type=int, default=None, help="training steps for MMG methods and the trained baselines (default: each method's own)")
     bench.add_argument("--out", default="bench-out", help="output directory")
     bench.add_argument("--jobs", type=int, default=1, help="worker processes (local executor)")
     bench.add_argument("--executor", choices=("local", "ray"), default="local")
@@ -166,6 +169,13 @@ def _plot(est, res, x_test, y_test, path: str) -> None:
                     title=f"MMSE gap ({res.variant}): I = {res.mi:.3f} {res.units}")
 
 
+def _emit_truth(extra: dict, n: int, res) -> None:
+    _emit(f"task:     {extra['task']}  ({n} samples)")
+    _emit(f"truth:    {extra['truth']:.4f} {res.units}")
+    _emit(f"estimate: {res.summary()}")
+    _emit(f"error:    {res.mi - extra['truth']:+.4f} {res.units}")
+
+
 def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None) -> int:
     from .estimator import fit_estimate
     from .methods import MMG_METHODS, check_method, run_method
@@ -176,9 +186,19 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
             raise ValueError(f"--plot: the MMSE-gap plot needs an MMG method, not {method!r}")
         if getattr(args, "save", None):
             raise ValueError(f"--save: only MMG methods are saved, not {method!r}")
-        res = run_method(method, x, y, y_discrete=y_discrete, units=args.units)
+        from .baselines import BASELINES
+
+        accepted = set(BASELINES[method]._param_names())
+        params = {k: v for k, v in _params(args).items() if k in accepted and k != "variant"}
+        res = run_method(method, x, y, y_discrete=y_discrete, random_state=args.seed,
+                         test_size=args.test_size, **params)
+        out = res.to_dict()
+        if extra:
+            out.update(extra)
         if args.json:
-            _emit(json.dumps(res.to_dict()))
+            _emit(json.dumps(out))
+        elif extra and "truth" in extra:
+            _emit_truth(extra, x.shape[0], res)
         else:
             _emit(res.summary())
         return EXIT_OK
@@ -198,10 +218,7 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
         _emit(json.dumps(out))
     else:
         if extra and "truth" in extra:
-            _emit(f"task:     {extra['task']}  ({x.shape[0]} samples)")
-            _emit(f"truth:    {extra['truth']:.4f} {res.units}")
-            _emit(f"estimate: {res.summary()}")
-            _emit(f"error:    {res.mi - extra['truth']:+.4f} {res.units}")
+            _emit_truth(extra, x.shape[0], res)
         else:
             _emit(res.summary())
         d = res.diagnostics
@@ -245,14 +262,15 @@ def cmd_demo(args) -> int:
 def cmd_bench(args) -> int:
     from .benchmark import run_grid, write_report
     from .dataio import parse_columns
-    from .methods import MMG_METHODS
+    from .methods import method_trains
     from .tasks import list_task_ids
 
     if (args.suite is None) == (args.tasks is None):
         raise ValueError("give exactly one of --suite and --tasks")
     tasks = list_task_ids(args.suite) if args.suite else parse_columns(args.tasks)
     methods = parse_columns(args.methods)
-    params = {m: {"n_steps": args.steps} for m in methods if m in MMG_METHODS and args.steps}
+    params = {m: {"n_steps": args.steps} for m in methods
+              if args.steps and method_trains(m)}
     new = run_grid(tasks, methods, args.seeds, args.n_samples, args.out, jobs=args.jobs,
                    executor=args.executor, address=args.address, method_params=params)
     failed = sum(not r["success"] for r in new)

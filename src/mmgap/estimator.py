@@ -20,12 +20,12 @@ from . import __version__
 from .adaptive import adapt_proposal
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
-from .logsnr import TruncatedLogistic, logsnr_grid
+from .logsnr import TruncatedLogistic, logsnr_grid, proposal_from_dict
 from .networks import ResidualMLP
 from .preprocessing import OneHot, make_scaler, scaler_from_dict
 from .training import DenoisingLoss, EpsDenoiser, Trainer, ValidationLoss
 from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
-from .validation import check_fraction, check_positive_int, check_xy
+from .validation import check_fraction, check_positive_int, check_training_params, check_xy
 
 __all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
 
@@ -126,20 +126,9 @@ class MMGEstimator(ParamsMixin):
         for name in ("width", "depth", "k_draws"):
             if getattr(self, name) is not None:
                 check_positive_int(getattr(self, name), name)
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate: expected a positive number, got {self.learning_rate!r}")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay: expected a number >= 0, got {self.weight_decay!r}")
+        check_training_params(self)
         check_fraction(self.p_uncond, "p_uncond")
-        check_fraction(self.ema_decay, "ema_decay", low=0.0, high=1.0)
         check_fraction(self.pilot_fraction, "pilot_fraction")
-        check_fraction(self.validation_fraction, "validation_fraction", low=0.0, high=0.5,
-                       inclusive=True)
-        if self.patience is not None:
-            check_positive_int(self.patience, "patience")
-        if self.max_seconds is not None and not (
-                isinstance(self.max_seconds, (int, float)) and self.max_seconds > 0):
-            raise ValueError(f"max_seconds: expected a positive number or None, got {self.max_seconds!r}")
         check_units(self.units)
         make_scaler(self.preprocess)
         TruncatedLogistic(self.logsnr_loc, self.logsnr_scale, self.logsnr_clip)
@@ -396,7 +385,7 @@ class MMGEstimator(ParamsMixin):
         est.x_scaler_ = scaler_from_dict(f["x_scaler"])
         est.y_scaler_ = scaler_from_dict(f["y_scaler"])
         est.y_encoder_ = None if f["y_encoder"] is None else OneHot.from_dict(f["y_encoder"])
-        est.proposal_ = TruncatedLogistic(**f["proposal"])
+        est.proposal_ = proposal_from_dict(f["proposal"])
         est.adaptation_ = f["adaptation"]
         est._estimate_seed_ = f["estimate_seed"]
         est.seconds_fit_ = f["seconds_fit"]
@@ -426,15 +415,17 @@ def train_test_split_indices(n: int, test_size: float, random_state: Any) -> Tup
 
 
 def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Optional[int] = 0,
-                 **params: Any):
+                 estimator: Optional[type] = None, **params: Any):
     """Split, fit on the training part, estimate on the held-out part.
-    Returns (fitted estimator, MIResult, (x_test, y_test)); see :func:`estimate_mi`."""
+    Returns (fitted estimator, MIResult, (x_test, y_test)); see :func:`estimate_mi`.
+    ``estimator``: the class to construct with ``params`` (default :class:`MMGEstimator`;
+    any class with fit/estimate and a ``random_state`` parameter)."""
     t0 = time.perf_counter()
     check_fraction(test_size, "test_size")
     y_discrete = bool(params.get("y_discrete", False))
     xa, ya = check_xy(x, y, y_discrete=y_discrete, min_samples=20)
     tr, te = train_test_split_indices(xa.shape[0], test_size, random_state)
-    est = MMGEstimator(random_state=random_state, **params)
+    est = (estimator or MMGEstimator)(random_state=random_state, **params)
     est.fit(xa[tr], ya[tr])
     res = est.estimate(xa[te], ya[te])
     res.seconds = time.perf_counter() - t0

@@ -25,6 +25,8 @@ __all__ = [
     "logsnr_from_alpha_sigma",
     "add_noise",
     "TruncatedLogistic",
+    "VPLinearUniformT",
+    "proposal_from_dict",
     "logsnr_grid",
 ]
 
@@ -132,6 +134,97 @@ class TruncatedLogistic:
 
     def to_dict(self) -> Dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class VPLinearUniformT:
+    """The log-SNR distribution induced by t ~ U[t_min, 1] on the VP SDE with a linear
+    schedule beta(t) = beta_min + t (beta_max - beta_min) (Song et al. 2021; the time
+    sampling of MINDE). With B(t) = beta_min t + (beta_max - beta_min) t^2 / 2:
+
+        alpha_t^2 = exp(-B),  sigma_t^2 = 1 - exp(-B),  logsnr(t) = -log(expm1(B))
+
+    logsnr decreases in t, so the window is [logsnr(1), logsnr(t_min)], and the weight is
+    1/q = (1 - t_min) |d logsnr / dt| = (1 - t_min) beta(t) / sigma_t^2. With it,
+    ``E[w * f(logsnr)]`` is MINDE's ``E_t[beta(t) / sigma_t^2 f]`` up to (1 - t_min).
+    """
+
+    beta_min: float = 0.1
+    beta_max: float = 20.0
+    t_min: float = 1e-3
+
+    def __post_init__(self):
+        for name in ("beta_min", "beta_max", "t_min"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
+                raise ValueError(f"{name}: expected a finite positive number, got {v!r}")
+        if self.beta_max < self.beta_min:
+            raise ValueError(f"beta_max: expected >= beta_min ({self.beta_min}), got {self.beta_max!r}")
+        if self.t_min >= 1:
+            raise ValueError(f"t_min: expected a number in (0, 1), got {self.t_min!r}")
+
+    def _b(self, t):
+        return self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t * t
+
+    def logsnr_of_t(self, t: Tensor) -> Tensor:
+        return -torch.log(torch.expm1(self._b(t)))
+
+    @property
+    def low(self) -> float:
+        return -math.log(math.expm1(self._b(1.0)))
+
+    @property
+    def high(self) -> float:
+        return -math.log(math.expm1(self._b(self.t_min)))
+
+    def t_of_logsnr(self, logsnr: Tensor) -> Tensor:
+        """Inverse of :meth:`logsnr_of_t`: solve B(t) = log1p(exp(-logsnr)) for t >= 0."""
+        b = torch.nn.functional.softplus(-logsnr.double())
+        a = 0.5 * (self.beta_max - self.beta_min)
+        if a == 0:
+            return b / self.beta_min
+        return (torch.sqrt(self.beta_min ** 2 + 4 * a * b) - self.beta_min) / (2 * a)
+
+    def weight(self, logsnr: Tensor) -> Tensor:
+        t = self.t_of_logsnr(logsnr)
+        beta = self.beta_min + t * (self.beta_max - self.beta_min)
+        sigma2 = -torch.expm1(-self._b(t))
+        return ((1.0 - self.t_min) * beta / sigma2).to(logsnr.dtype)
+
+    def density(self, logsnr: Tensor) -> Tensor:
+        """q(logsnr); zero outside the window."""
+        q = 1.0 / self.weight(logsnr)
+        inside = (logsnr >= self.low) & (logsnr <= self.high)
+        return torch.where(inside, q, torch.zeros_like(q))
+
+    def sample(self, n: int, generator: Optional[torch.Generator] = None, *, device=None,
+               dtype=torch.float32, stratified: bool = False) -> Tuple[Tensor, Tensor]:
+        """Draw n log-SNR values (t uniform, optionally stratified) and weights 1/q."""
+        v = torch.rand(n, generator=generator, device=device, dtype=torch.float64)
+        if stratified:
+            perm = torch.randperm(n, generator=generator, device=device)
+            v = (perm.to(torch.float64) + v) / n
+        t = self.t_min + (1.0 - self.t_min) * v
+        logsnr = self.logsnr_of_t(t)
+        beta = self.beta_min + t * (self.beta_max - self.beta_min)
+        w = (1.0 - self.t_min) * beta / (-torch.expm1(-self._b(t)))
+        return logsnr.to(dtype), w.to(dtype)
+
+    def to_dict(self) -> Dict[str, float]:
+        d: Dict = {k: float(v) for k, v in asdict(self).items()}
+        d["kind"] = "vp-linear-uniform-t"
+        return d
+
+
+def proposal_from_dict(d: Dict) -> "TruncatedLogistic | VPLinearUniformT":
+    """Rebuild a proposal from its ``to_dict`` (a dict without "kind" is a TruncatedLogistic)."""
+    d = dict(d)
+    kind = d.pop("kind", "truncated-logistic")
+    if kind == "truncated-logistic":
+        return TruncatedLogistic(**d)
+    if kind == "vp-linear-uniform-t":
+        return VPLinearUniformT(**d)
+    raise ValueError(f"proposal: unknown kind {kind!r}")
 
 
 def logsnr_grid(low: float = -10.0, high: float = 14.0, n: int = 49, *, device=None,

@@ -7,7 +7,10 @@ Names: ``mmg`` (the default MMG variant), ``mmg-direct``, ``mmg-orthogonal``,
 How each is run on a data set by :func:`run_method`:
 - MMG methods train, so they hold out ``test_size`` of the samples and estimate on it
   (:func:`mmgap.estimator.fit_estimate`);
-- the training-free baselines estimate on all samples (nothing is fitted to them).
+- trained baselines (class attribute ``needs_heldout``: the neural bounds and MINDE) are
+  fitted on the same training part and evaluated on the same held-out part as MMG;
+- the training-free baselines (``ksg``, ``cca``) estimate on all samples (nothing is
+  fitted to them).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .types import MIResult
 
-__all__ = ["MMG_METHODS", "list_methods", "method_info", "run_method", "check_method"]
+__all__ = ["MMG_METHODS", "list_methods", "method_info", "method_trains", "run_method",
+           "check_method"]
 
 _MMG_REF = ("Yu, Shi, Kong, Jia, Ver Steeg, Mutual information estimation via the MMSE gap "
             "in diffusion, arXiv 2509.20609")
@@ -40,6 +44,14 @@ def _baselines() -> Dict[str, type]:
 
 def list_methods() -> List[str]:
     return list(MMG_METHODS) + sorted(_baselines())
+
+
+def method_trains(name: str) -> bool:
+    """True for methods that train a network (the MMG variants, the neural bounds, MINDE)."""
+    if name in MMG_METHODS:
+        return True
+    cls = _baselines().get(name)
+    return cls is not None and "n_steps" in cls._param_names()
 
 
 def check_method(name: str) -> str:
@@ -77,9 +89,20 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
                                  y_discrete=y_discrete, variant=variant, units=units, **params)
         res.diagnostics["method"] = name
         return res
-    if y_discrete:
-        raise ValueError(f"y_discrete: method {name!r} does not take discrete labels; use an MMG method")
-    est = _baselines()[name](units=units, **params)
-    res = est.fit(x, y).estimate(x, y)
+    cls = _baselines()[name]
+    takes_labels = "y_discrete" in cls._param_names()
+    if y_discrete and not takes_labels:
+        raise ValueError(f"y_discrete: method {name!r} does not take discrete labels; use an MMG "
+                         "method or minde")
+    if takes_labels:
+        params["y_discrete"] = y_discrete
+    if getattr(cls, "needs_heldout", False):
+        from .estimator import fit_estimate
+
+        _, res, _ = fit_estimate(x, y, test_size=test_size, random_state=random_state,
+                                 estimator=cls, units=units, **params)
+    else:
+        est = cls(units=units, **params)
+        res = est.fit(x, y).estimate(x, y)
     res.diagnostics["method"] = name
     return res

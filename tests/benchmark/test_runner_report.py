@@ -137,4 +137,4 @@ def test_estimate_mi_method_argument(gaussian_1d):
     r = estimate_mi(x, y, method="mmg-direct", n_steps=50, verbose=False)
     assert r.variant == "direct" and r.n_test == 100
     with pytest.raises(ValueError, match="unknown method"):
-        estimate_mi(x, y, method="mine")
+        estimate_mi(x, y, method="mien")

@@ -1,4 +1,4 @@
-"""Classical baseline MI estimators behind the same interface as :class:`mmgap.MMGEstimator`.
+"""Baseline MI estimators behind the same interface as :class:`mmgap.MMGEstimator`.
 
 Every baseline is a class with sklearn habits (``fit`` returns self, ``estimate`` returns an
 :class:`mmgap.types.MIResult`, ``get_params`` / ``set_params``) and class attributes
@@ -13,9 +13,18 @@ from typing import Any, Dict
 from .gaussian import (GaussianMI, canonical_correlations, estimate_gaussian, gaussian_mi,
                        gaussian_mi_from_cov)
 from .ksg import KSGEstimator, estimate_ksg, ksg_mi
+from .minde import MINDEEstimator
+from .variational import (DVEstimator, InfoNCEEstimator, MINEEstimator, NWJEstimator,
+                          VariationalEstimator)
 
 __all__ = [
     "BASELINES",
+    "DVEstimator",
+    "InfoNCEEstimator",
+    "MINDEEstimator",
+    "MINEEstimator",
+    "NWJEstimator",
+    "VariationalEstimator",
     "GaussianMI",
     "KSGEstimator",
     "canonical_correlations",
@@ -31,6 +40,11 @@ __all__ = [
 BASELINES: Dict[str, type] = {
     KSGEstimator.name: KSGEstimator,
     GaussianMI.name: GaussianMI,
+    InfoNCEEstimator.name: InfoNCEEstimator,
+    NWJEstimator.name: NWJEstimator,
+    DVEstimator.name: DVEstimator,
+    MINEEstimator.name: MINEEstimator,
+    MINDEEstimator.name: MINDEEstimator,
 }
 
 

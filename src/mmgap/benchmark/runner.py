@@ -41,7 +41,7 @@ class RunSpec:
 def run_one(spec: RunSpec) -> Dict[str, Any]:
     """Run one (task, method, seed); never raises: failures become success=False records."""
     from .. import __version__
-    from ..methods import MMG_METHODS, run_method
+    from ..methods import MMG_METHODS, method_trains, run_method
     from ..tasks import get_task
 
     params = dict(spec.params)
@@ -57,7 +57,7 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
         rec["truth"] = task.mutual_information
         rec["truth_stderr"] = task.mutual_information_stderr
         x, y = task.sample(spec.n_samples, seed=spec.seed)
-        if spec.method in MMG_METHODS:
+        if spec.method in MMG_METHODS or method_trains(spec.method):
             params.setdefault("verbose", False)
         res = run_method(spec.method, x, y, random_state=spec.seed, y_discrete=task.y_discrete,
                          **params)
