@@ -235,7 +235,7 @@ BAD_INPUTS = [
     ("nan in x", _with(X, 7, 1, np.nan), Y, {}, r"x: contains NaN \(first at row 7"),
     ("inf in y", X, _with(Y, 3, 0, np.inf), {}, r"y: contains inf \(first at row 3"),
     ("length mismatch", X, Y[:90], {}, "same number of samples.*100 and 90"),
-    ("3-d x", X.reshape(100, 2, 1), Y, {}, "1-D or 2-D"),
+    ("5-d x", X.reshape(100, 2, 1, 1, 1), Y, {}, "images of shape"),
     ("string y", X, np.array(["a"] * 100), {}, "numeric"),
     ("object with text", X, np.array([1.0, "b"] * 50, dtype=object), {}, "numeric"),
     ("too few", X[:5], Y[:5], {}, "at least 20 samples"),

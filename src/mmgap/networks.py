@@ -16,7 +16,8 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 
-__all__ = ["default_width", "default_depth", "LogSNREmbedding", "ResidualMLP"]
+__all__ = ["default_width", "default_depth", "LogSNREmbedding", "ResidualMLP", "ConvUNet", "unet_levels",
+           "build_network"]
 
 
 def default_width(dim_x: int, dim_y: int, dim_context: int = 0) -> int:
@@ -111,3 +112,122 @@ class ResidualMLP(nn.Module):
                 raise ValueError("context: this network was built with dim_context > 0")
             h = h + self.embed_context(context)
         return self.out(self.out_norm(self.blocks(h)))
+
+
+# ---------------------------------------------------------------------------- images
+def unet_levels(height: int, width: int, max_levels: int = 2) -> int:
+    """How many 2x down-samplings a U-Net does on an image of this size: while both sides are
+    even and the halved image is at least 4 x 4, at most ``max_levels`` (8x8 -> 1; 28x28 -> 2)."""
+    levels = 0
+    while levels < max_levels and height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= 4:
+        height, width, levels = height // 2, width // 2, levels + 1
+    return levels
+
+
+class _ConvBlock(nn.Module):
+    """GroupNorm-SiLU-conv3x3, plus a per-channel shift from the embedding, then
+    GroupNorm-SiLU-conv3x3; residual (1x1 conv where the channel count changes)."""
+
+    def __init__(self, c_in: int, c_out: int, dim_emb: int):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(min(8, c_in), c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.emb = nn.Linear(dim_emb, c_out)
+        self.norm2 = nn.GroupNorm(min(8, c_out), c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, h: Tensor, emb: Tensor) -> Tensor:
+        out = self.conv1(nn.functional.silu(self.norm1(h))) + self.emb(emb)[:, :, None, None]
+        out = self.conv2(nn.functional.silu(self.norm2(out)))
+        return self.skip(h) + out
+
+
+class ConvUNet(nn.Module):
+    """Small convolutional U-Net denoiser for image-shaped x, on flattened inputs.
+
+    x is an image (C, H, W) passed flattened channel-major as (B, C*H*W), like every mmgap
+    network, and reshaped inside. The condition y is either an image of the same H x W
+    (y_shape = (C_y, H, W), embedded by a 3x3 convolution into ``width`` feature maps that
+    are added to the first layer) or a vector (y_shape = (dim_y,), embedded with the
+    log-SNR). Where keep == 0 the y embedding is replaced by a learned null embedding (a
+    feature map, or a vector), as in :class:`ResidualMLP`. One residual block per level,
+    :func:`unet_levels` down-samplings (stride-2 convolutions, channels doubling), one
+    block at the bottom, nearest-neighbour up-sampling with skip connections, and a
+    zero-initialised output convolution.
+
+    forward(z (B, C*H*W), logsnr (B,), y (B, dim_y), keep (B,), context=None) -> (B, C*H*W)
+    """
+
+    def __init__(self, x_shape, y_shape, width: int = 32, dim_context: int = 0):
+        super().__init__()
+        if len(x_shape) != 3:
+            raise ValueError(f"x_shape: expected (channels, height, width), got {tuple(x_shape)}")
+        if dim_context:
+            raise ValueError("dim_context: ConvUNet has no context slot yet")
+        self.x_shape = tuple(int(v) for v in x_shape)
+        self.y_shape = tuple(int(v) for v in y_shape)
+        c, h, w = self.x_shape
+        self.y_is_image = len(self.y_shape) == 3
+        if self.y_is_image and self.y_shape[1:] != (h, w):
+            raise ValueError(f"y_shape: an image condition must be {h} x {w} like x, got {self.y_shape}")
+        self.width, self.depth = int(width), unet_levels(h, w)
+        wd = self.width
+        dim_emb = 4 * wd
+        self.embed_logsnr = nn.Sequential(LogSNREmbedding(dim_emb), nn.SiLU(), nn.Linear(dim_emb, dim_emb))
+        self.conv_in = nn.Conv2d(c, wd, 3, padding=1)
+        if self.y_is_image:
+            self.embed_y = nn.Conv2d(self.y_shape[0], wd, 3, padding=1, bias=False)
+            self.null_y = nn.Parameter(torch.zeros(wd, h, w))
+        else:
+            self.embed_y = nn.Linear(self.y_shape[0], dim_emb, bias=False)
+            self.null_y = nn.Parameter(torch.zeros(dim_emb))
+        chans = [wd * 2 ** i for i in range(self.depth + 1)]
+        self.down = nn.ModuleList(_ConvBlock(chans[i], chans[i], dim_emb) for i in range(self.depth))
+        self.pool = nn.ModuleList(nn.Conv2d(chans[i], chans[i + 1], 3, stride=2, padding=1)
+                                  for i in range(self.depth))
+        self.mid = _ConvBlock(chans[-1], chans[-1], dim_emb)
+        self.up = nn.ModuleList(_ConvBlock(chans[i + 1] + chans[i], chans[i], dim_emb)
+                                for i in reversed(range(self.depth)))
+        self.out_norm = nn.GroupNorm(min(8, wd), wd)
+        self.out = nn.Conv2d(wd, c, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, z: Tensor, logsnr: Tensor, y: Tensor, keep: Tensor,
+                context: Optional[Tensor] = None) -> Tensor:
+        b = z.shape[0]
+        k = keep.to(z.dtype)
+        emb = self.embed_logsnr(logsnr)
+        h = self.conv_in(z.view(b, *self.x_shape))
+        if self.y_is_image:
+            ey = self.embed_y(y.view(b, *self.y_shape))
+            h = h + k[:, None, None, None] * ey + (1 - k)[:, None, None, None] * self.null_y
+        else:
+            emb = emb + k[:, None] * self.embed_y(y) + (1 - k)[:, None] * self.null_y
+        skips = []
+        for block, pool in zip(self.down, self.pool):
+            h = block(h, emb)
+            skips.append(h)
+            h = pool(h)
+        h = self.mid(h, emb)
+        for block in self.up:
+            skip = skips.pop()
+            h = nn.functional.interpolate(h, size=skip.shape[-2:], mode="nearest")
+            h = block(torch.cat([h, skip], dim=1), emb)
+        out = self.out(nn.functional.silu(self.out_norm(h)))
+        return out.reshape(b, -1)
+
+
+def build_network(kind: str, dim_x: int, dim_y: int, *, width: Optional[int] = None,
+                  depth: Optional[int] = None, x_shape=None, y_shape=None) -> nn.Module:
+    """The denoiser network ``kind`` ("mlp" or "conv") for flattened inputs of these sizes;
+    "conv" needs ``x_shape`` (C, H, W) and takes ``y_shape`` (C_y, H, W) or None (vector y)."""
+    if kind == "mlp":
+        return ResidualMLP(dim_x, dim_y, width=width, depth=depth)
+    if kind == "conv":
+        if x_shape is None:
+            raise ValueError("network: 'conv' needs image-shaped x")
+        return ConvUNet(x_shape, y_shape if y_shape is not None else (dim_y,),
+                        width=32 if width is None else width)
+    raise ValueError(f"network: expected 'mlp' or 'conv', got {kind!r}")

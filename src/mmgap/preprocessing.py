@@ -11,7 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["Standardizer", "RankNormal", "OneHot", "make_scaler", "scaler_from_dict", "PREPROCESS"]
+__all__ = ["Standardizer", "RankNormal", "ChannelStandardizer", "OneHot", "make_scaler",
+           "scaler_from_dict", "PREPROCESS"]
 
 PREPROCESS = ("standardize", "rank", "none")
 
@@ -105,11 +106,57 @@ def make_scaler(kind: str):
     raise ValueError(f"preprocess: expected one of {list(PREPROCESS)}, got {kind!r}")
 
 
+@dataclass
+class ChannelStandardizer:
+    """Images flattened channel-major to (n, channels * pixels): one mean and one sd per
+    channel over all its pixels and samples. The image preprocessing: it keeps the relative
+    intensities of the pixels (a per-pixel map would not), and pixels that are constant in
+    every image (borders, masked rows) are fine."""
+
+    channels: int = 1
+    mean: Optional[np.ndarray] = None
+    std: Optional[np.ndarray] = None
+
+    def _view(self, a: np.ndarray, name: str) -> np.ndarray:
+        if a.shape[1] % self.channels:
+            raise ValueError(f"{name}: {a.shape[1]} columns do not split into {self.channels} channels")
+        return a.reshape(a.shape[0], self.channels, -1)
+
+    def fit(self, a: np.ndarray, name: str = "x") -> "ChannelStandardizer":
+        v = self._view(a, name)
+        std = v.std(axis=(0, 2))
+        if np.any(std == 0):
+            ch = int(np.flatnonzero(std == 0)[0])
+            raise ValueError(f"{name}: image channel {ch} is constant in every sample")
+        self.mean, self.std = v.mean(axis=(0, 2)), std
+        return self
+
+    def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
+        if self.mean is None:
+            raise RuntimeError("ChannelStandardizer is not fitted")
+        v = self._view(a, name)
+        return ((v - self.mean[None, :, None]) / self.std[None, :, None]).reshape(a.shape)
+
+    def to_dict(self) -> dict:
+        return {"kind": "channel", "channels": self.channels, "mean": self.mean.tolist(),
+                "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ChannelStandardizer":
+        return cls(int(d["channels"]), np.asarray(d["mean"], dtype=np.float64),
+                   np.asarray(d["std"], dtype=np.float64))
+
+
 def scaler_from_dict(d: Optional[dict]):
-    """Inverse of ``to_dict`` for either preprocessor (None stays None)."""
+    """Inverse of ``to_dict`` for any preprocessor (None stays None)."""
     if d is None:
         return None
-    return RankNormal.from_dict(d) if d.get("kind") == "rank" else Standardizer.from_dict(d)
+    kind = d.get("kind")
+    if kind == "rank":
+        return RankNormal.from_dict(d)
+    if kind == "channel":
+        return ChannelStandardizer.from_dict(d)
+    return Standardizer.from_dict(d)
 
 
 @dataclass

@@ -184,3 +184,28 @@ def check_training_params(est: Any) -> None:
         check_positive_int(est.patience, "patience")
     if ms is not None and not (isinstance(ms, (int, float)) and ms > 0):
         raise ValueError(f"max_seconds: expected a positive number or None, got {ms!r}")
+
+
+def split_image(a: Any, name: str) -> Tuple[Any, Optional[Tuple[int, int, int]]]:
+    """Image-shaped samples -> (flattened (n, C*H*W) float array, (C, H, W)); anything of
+    at most 2 dimensions is returned unchanged with shape None.
+
+    (n, H, W) is one channel; (n, C, H, W) is channels-first. Flattening is channel-major,
+    the order :class:`mmgap.networks.ConvUNet` expects.
+    """
+    ndim = getattr(a, "ndim", None)
+    if ndim is None:
+        ndim = np.ndim(a)
+    if ndim < 3:
+        return a, None
+    if hasattr(a, "detach") and hasattr(a, "cpu"):
+        a = a.detach().cpu().numpy()
+    arr = np.asarray(a)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: expected numeric images, got dtype {arr.dtype}")
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    if arr.ndim != 4 or min(arr.shape) == 0:
+        raise ValueError(f"{name}: expected images of shape (n, H, W) or (n, C, H, W), got {arr.shape}")
+    shape = tuple(int(v) for v in arr.shape[1:])
+    return arr.reshape(arr.shape[0], -1).astype(np.float64), shape
