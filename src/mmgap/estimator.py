@@ -472,10 +472,11 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     yf, y_shape = (y, None) if y_discrete else split_image(y, "y")
     xa, ya = check_xy(xf, yf, y_discrete=y_discrete, min_samples=20)
     tr, te = train_test_split_indices(xa.shape[0], test_size, random_state)
+    # images go back to the caller's layout ((n, H, W) stays 3-D)
     if x_shape is not None:
-        xa = xa.reshape(-1, *x_shape)
+        xa = xa.reshape(-1, *tuple(np.shape(x))[1:])
     if y_shape is not None:
-        ya = ya.reshape(-1, *y_shape)
+        ya = ya.reshape(-1, *tuple(np.shape(y))[1:])
     est = (estimator or MMGEstimator)(random_state=random_state, **params)
     est.fit(xa[tr], ya[tr])
     res = est.estimate(xa[te], ya[te])
