@@ -119,7 +119,8 @@ def test_all_variants_run_and_report_both_forms(variant, gaussian_1d):
     assert res.ci95[0] < res.mi < res.ci95[1]
     if variant.endswith("adaptive"):
         assert d["adaptation"] is not None
-        assert d["proposal"]["loc"] == pytest.approx(d["adaptation"]["lc_half"])
+        assert d["proposal"]["loc"] == pytest.approx(d["adaptation"]["quantiles"]["0.5"])
+        assert d["network"]["n_parameters"] > 0  # the Gaussian prior is on for adaptive variants
         assert [p["name"] for p in d["training"]["phases"]] == ["pilot", "adapted"]
         assert d["training"]["steps"] == 150
     else:
@@ -296,3 +297,17 @@ def test_rank_normal_map():
     # strictly increasing inside the training range: distinct inputs stay distinct
     inside = rn.transform(np.linspace(1.0, 3.0, 50)[:, None])[:, 0]
     assert np.all(np.diff(inside) > 0)
+
+
+def test_gaussian_prior_option_and_round_trip(tmp_path, gaussian_1d):
+    x, y = gaussian_1d(600, 5)
+    est = MMGEstimator(gaussian_prior=True, n_steps=60, random_state=0, verbose=False)
+    est.fit(x[:500], y[:500])
+    assert est.model_.prior is not None
+    before = est.estimate(x[500:], y[500:]).mi
+    est.save(tmp_path / "p")
+    again = MMGEstimator.load(tmp_path / "p", device="cpu")
+    assert again.model_.prior is not None
+    assert again.estimate(x[500:], y[500:]).mi == pytest.approx(before, rel=1e-6)
+    plain = MMGEstimator(n_steps=10, verbose=False).fit(x, y)
+    assert plain.model_.prior is None  # auto: off for the non-adaptive variants

@@ -123,3 +123,43 @@ def test_validation_keeps_the_chosen_checkpoint_and_can_stop_early():
     log2 = t2.run(DenoisingLoss(TruncatedLogistic()), x, y, n_steps=400, batch_size=64,
                   validation=flat_val, eval_every=50, patience=1)
     assert log2.stopped_reason == "early stopping" and log2.steps == 100 and log2.best_step == 50
+
+
+# ---------------------------------------------------------------- GaussianPrior
+def test_gaussian_prior_equals_the_oracle_for_its_fitted_covariance():
+    import numpy as np
+
+    from mmgap.gap import GaussianOracle
+    from mmgap.training import GaussianPrior
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((5, 5))
+    cov = a @ a.T / 5 + 0.2 * np.eye(5)
+    xy = rng.multivariate_normal(np.zeros(5), cov, size=4000)
+    xy -= xy.mean(0)  # the oracle assumes zero means
+    x, y = torch.as_tensor(xy[:, :3]), torch.as_tensor(xy[:, 3:])
+    prior = GaussianPrior(3, 2).fit(x, y)
+    oracle = GaussianOracle(np.cov(xy.T), 3)
+    z = torch.randn(64, 3, dtype=torch.float64)
+    lam = torch.linspace(-10, 16, 64, dtype=torch.float64)
+    yy = torch.randn(64, 2, dtype=torch.float64)
+    keep = (torch.arange(64) % 2).double()
+    torch.testing.assert_close(prior(z, lam, yy, keep), oracle(z, lam, yy, keep),
+                               rtol=1e-8, atol=1e-10)
+
+
+def test_eps_denoiser_with_prior_and_zero_network_is_the_prior():
+    from mmgap.networks import ResidualMLP
+    from mmgap.training import EpsDenoiser, GaussianPrior
+
+    torch.manual_seed(0)
+    x = torch.randn(500, 2)
+    y = x[:, :1] + 0.1 * torch.randn(500, 1)
+    prior = GaussianPrior(2, 1).fit(x, y)
+    den = EpsDenoiser(ResidualMLP(2, 1), prior)  # output layer starts at zero
+    z, lam, keep = torch.randn(8, 2), torch.randn(8) * 4, torch.ones(8)
+    torch.testing.assert_close(den(z, lam, y[:8], keep), prior(z, lam, y[:8], keep))
+    # the prior's state travels with state_dict
+    other = EpsDenoiser(ResidualMLP(2, 1), GaussianPrior(2, 1))
+    other.load_state_dict(den.state_dict())
+    torch.testing.assert_close(other(z, lam, y[:8], keep), den(z, lam, y[:8], keep))

@@ -1,68 +1,65 @@
-"""Adapt the log-SNR proposal from a pilot MMSE curve (the MMG-adaptive variants).
+"""Adapt the log-SNR proposal from a pilot run (the MMG-adaptive variants).
 
-The rule implemented (documented in the README and DESIGN.md):
-
-- ``l_c(p)``: the log-SNR where the conditional eps-MMSE curve first reaches the fraction p
-  of dim_x (it rises from 0 at low SNR to dim_x at high SNR), by linear interpolation on the
-  grid; ``l_u(p)`` likewise for the unconditional curve.
-- ``loc = l_c(1/2)``.
-- ``scale = max(min_scale, (l_c(1/2) - l_c(1/4)) / ln 3)``: for a single logistic curve
-  dim_x * sigmoid((l - loc) / scale) this recovers its scale exactly.
-- ``clip = (max(l_c(1/2) - l_u(1/2), 0) + margin) / scale``: the window reaches ``margin``
-  log-SNR units beyond both half-crossings, so it covers the whole gap between the curves
-  (the gap's tails decay like exp(-|distance|), so truncation bias is about exp(-margin)).
+The rule (documented in the README and docs/design-notes.md): the ideal importance density
+for the Monte Carlo over log-SNR is proportional to the integrand, the MMSE gap. After a
+pilot (``pilot_fraction`` of the steps), the gap curve is evaluated on a grid from -12 to
+24: the pilot's orthogonal gap ||eps_hat(z, y) - eps_hat(z)||^2 per grid point, and, where
+the denoiser has a Gaussian prior, at least the gap of that fitted Gaussian (known in closed
+form at every log-SNR, including beyond the pilot's training window). The new proposal is a
+truncated logistic matched to that curve read as a density: loc its median, scale from its
+interquartile range, and a window from its 0.5% to 99.5% quantiles widened by 3 log-SNR
+units on each side (:func:`gap_quantile_proposal`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
 from .logsnr import TruncatedLogistic
 
-__all__ = ["crossing", "adapt_proposal"]
+__all__ = ["gaussian_gap_curve", "gap_quantile_proposal"]
 
 
-def crossing(grid: np.ndarray, curve: np.ndarray, level: float) -> Optional[float]:
-    """First log-SNR at which ``curve`` reaches ``level`` (linear interpolation between grid
-    points); None if it never does. grid, curve: shape (n,), grid increasing."""
+def gaussian_gap_curve(grid: np.ndarray, eig_u: np.ndarray, eig_c: np.ndarray) -> np.ndarray:
+    """eps-MMSE gap of a Gaussian with covariance eigenvalues ``eig_u`` (of Sigma_x) and
+    ``eig_c`` (of Sigma_{x|y}): sum sigmoid(l + log eig_u) - sum sigmoid(l + log eig_c)."""
+    from scipy.special import expit
+
+    lam = np.asarray(grid, dtype=np.float64)[:, None]
+    eu = np.log(np.clip(np.asarray(eig_u, dtype=np.float64), 1e-300, None))
+    ec = np.log(np.clip(np.asarray(eig_c, dtype=np.float64), 1e-300, None))
+    return expit(lam + eu[None, :]).sum(1) - expit(lam + ec[None, :]).sum(1)
+
+
+def gap_quantile_proposal(grid: np.ndarray, gap: np.ndarray, *, margin: float = 3.0,
+                          tail: float = 0.005, min_scale: float = 1.0
+                          ) -> Tuple[TruncatedLogistic, dict]:
+    """Proposal shaped like the gap curve itself (the ideal importance density is
+    proportional to the integrand). With the gap, clipped at 0, read as a density on the grid
+    and q(p) its quantiles:
+
+    - ``loc = q(1/2)``; ``scale = max(min_scale, (q(3/4) - q(1/4)) / (2 ln 3))`` (the
+      interquartile range of a logistic is 2 ln 3 scales);
+    - the window covers [q(tail) - margin, q(1 - tail) + margin]:
+      ``clip = max(loc - low, high - loc) / scale``.
+
+    Returns (proposal, info with the quantiles)."""
     grid = np.asarray(grid, dtype=np.float64)
-    curve = np.asarray(curve, dtype=np.float64)
-    above = np.flatnonzero(curve >= level)
-    if above.size == 0:
-        return None
-    i = int(above[0])
-    if i == 0:
-        return float(grid[0])
-    x0, x1, c0, c1 = grid[i - 1], grid[i], curve[i - 1], curve[i]
-    return float(x0 + (level - c0) * (x1 - x0) / (c1 - c0)) if c1 != c0 else float(x1)
-
-
-def adapt_proposal(grid: np.ndarray, mmse: np.ndarray, mmse_cond: np.ndarray, dim_x: int,
-                   *, margin: float = 8.0, min_scale: float = 1.0) -> Tuple[TruncatedLogistic, dict]:
-    """New proposal from pilot curves (see the module docstring). Returns (proposal, info);
-    ``info`` records the crossings and any fallback taken."""
+    g = np.clip(np.nan_to_num(np.asarray(gap, dtype=np.float64)), 0.0, None)
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (g[1:] + g[:-1]) * np.diff(grid))])
     notes = []
-    lc_half = crossing(grid, mmse_cond, dim_x / 2)
-    lc_quarter = crossing(grid, mmse_cond, dim_x / 4)
-    lu_half = crossing(grid, mmse, dim_x / 2)
-    if lc_half is None:
-        lc_half = float(grid[-1])
-        notes.append("conditional curve never reached dim_x/2 on the grid; loc set to grid end")
-    if lc_quarter is None or lc_quarter > lc_half:
-        lc_quarter = lc_half - min_scale * math.log(3.0)
-        notes.append("conditional curve never reached dim_x/4 below its half crossing")
-    if lu_half is None:
-        lu_half = lc_half
-        notes.append("unconditional curve never reached dim_x/2 on the grid")
-    scale = max(min_scale, (lc_half - lc_quarter) / math.log(3.0))
-    clip = (max(lc_half - lu_half, 0.0) + margin) / scale
-    info = {
-        "lc_half": lc_half,
-        "lc_quarter": lc_quarter,
-        "lu_half": lu_half,
-        "notes": notes,
-    }
-    return TruncatedLogistic(loc=float(lc_half), scale=float(scale), clip=float(clip)), info
+    if cum[-1] <= 0:
+        notes.append("no gap on the grid; proposal centred on the grid")
+        q = {p: float(grid[0] + p * (grid[-1] - grid[0])) for p in (tail, 0.25, 0.5, 0.75, 1 - tail)}
+    else:
+        cdf = cum / cum[-1]
+        q = {p: float(np.interp(p, cdf, grid)) for p in (tail, 0.25, 0.5, 0.75, 1 - tail)}
+    loc = q[0.5]
+    scale = max(min_scale, (q[0.75] - q[0.25]) / (2.0 * math.log(3.0)))
+    low, high = q[tail] - margin, q[1 - tail] + margin
+    clip = max(loc - low, high - loc) / scale
+    info = {"quantiles": {str(k): v for k, v in q.items()}, "notes": notes}
+    return TruncatedLogistic(loc=float(loc), scale=float(scale), clip=float(clip)), info

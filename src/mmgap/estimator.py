@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 from . import __version__
-from .adaptive import adapt_proposal
+from .adaptive import gap_quantile_proposal, gaussian_gap_curve
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
 from .logsnr import TruncatedLogistic, logsnr_grid, proposal_from_dict
 from .networks import build_network
 from .preprocessing import ChannelStandardizer, OneHot, make_scaler, scaler_from_dict
-from .training import DenoisingLoss, EpsDenoiser, Trainer, ValidationLoss
+from .training import DenoisingLoss, EpsDenoiser, GaussianPrior, Trainer, ValidationLoss
 from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
 from .validation import (check_fraction, check_not_constant, check_positive_int,
                          check_training_params, check_xy, split_image)
@@ -67,6 +67,13 @@ class MMGEstimator(ParamsMixin):
         image-shaped x, (n, H, W) or (n, C, H, W), and takes y as an image of the same size or
         as a vector. "auto" uses the MLP for every input: on 8x8 digits it beat the U-Net at
         equal wall time on a CPU (docs/benchmarks/self_consistency.md).
+    gaussian_prior : None (auto: on for the adaptive variants), True or False. With it, the
+        denoiser is eps_hat = G(z, logsnr, y) - alpha F, where G is the exact optimal denoiser
+        of a Gaussian fitted to the training data (training.GaussianPrior) and F the network;
+        without it G = sigma z, the optimal denoiser of N(0, I). The prior makes high-MI
+        data learnable: at high log-SNR the Gaussian part resolves (z - alpha B y) / sigma,
+        which an MLP cannot, and its closed-form gap curve tells the adaptive rule where
+        the gap lies beyond the pilot's window.
     width, depth : network size; None picks from the dimensions (see networks.default_width;
         the U-Net's base channel count, default 32, is ``width``; its depth follows the image).
     p_uncond : probability of withholding y in a training example.
@@ -102,7 +109,8 @@ class MMGEstimator(ParamsMixin):
                  patience: Optional[int] = 4, k_draws: Optional[int] = None,
                  preprocess: str = "rank", y_discrete: bool = False, units: str = "nats",
                  device: str = "auto", random_state: Optional[int] = None,
-                 verbose: bool = True, network: str = "auto"):
+                 verbose: bool = True, network: str = "auto",
+                 gaussian_prior: Optional[bool] = None):
         self.variant = variant
         self.n_steps = n_steps
         self.batch_size = batch_size
@@ -127,6 +135,7 @@ class MMGEstimator(ParamsMixin):
         self.random_state = random_state
         self.verbose = verbose
         self.network = network
+        self.gaussian_prior = gaussian_prior
 
     # ------------------------------------------------------------------ parameter checks
     def _check_params(self) -> None:
@@ -192,6 +201,11 @@ class MMGEstimator(ParamsMixin):
             return ChannelStandardizer(image_shape[0])
         return make_scaler(self.preprocess)
 
+    def _use_prior(self) -> bool:
+        if self.gaussian_prior is None:  # auto: on for the adaptive variants
+            return self.variant.endswith("adaptive")
+        return bool(self.gaussian_prior)
+
     def _network_kind(self) -> str:
         kind = "mlp" if self.network == "auto" else self.network
         if kind == "conv" and self.x_image_shape_ is None:
@@ -202,13 +216,14 @@ class MMGEstimator(ParamsMixin):
         return TruncatedLogistic(float(self.logsnr_loc), float(self.logsnr_scale),
                                  float(self.logsnr_clip))
 
-    def _build_network(self, seed: int) -> torch.nn.Module:
+    def _build_network(self, seed: int, xt=None, yt=None) -> torch.nn.Module:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = build_network(self.network_kind_, self.dim_x_, self.dim_y_, width=self.width,
                                 depth=self.depth, x_shape=self.x_image_shape_,
                                 y_shape=self.y_image_shape_)
-        return EpsDenoiser(net).to(self.device_)
+        prior = GaussianPrior(self.dim_x_, self.dim_y_).fit(xt, yt) if self._use_prior() else None
+        return EpsDenoiser(net, prior).to(self.device_)
 
     def _validation(self, proposal, xv, yv, seed: int) -> ValidationLoss:
         gen = torch.Generator(device=self.device_).manual_seed(seed)
@@ -241,7 +256,7 @@ class MMGEstimator(ParamsMixin):
         self.dim_y_in_ = self.dim_y_ if self.y_encoder_ is None else 1
         self.network_kind_ = self._network_kind()
         self._estimate_seed_ = seed_est
-        model = self._build_network(seed_init)
+        model = self._build_network(seed_init, xt, yt)
         gen = torch.Generator(device=self.device_).manual_seed(seed_train)
         trainer = Trainer(model, total_steps=self.n_steps, learning_rate=self.learning_rate,
                           weight_decay=self.weight_decay, ema_decay=self.ema_decay,
@@ -255,8 +270,13 @@ class MMGEstimator(ParamsMixin):
             m = min(self.n_train_, 2048)
             grid = logsnr_grid(-12.0, 24.0, 73, device=self.device_)
             curves = mmse_on_grid(trainer.ema, xt[:m], yt[:m], grid, 1, gen)
-            proposal, info = adapt_proposal(grid.cpu().numpy(), curves["mmse"],
-                                            curves["mmse_cond"], self.dim_x_)
+            g = grid.cpu().numpy()
+            gap = curves["gap_orthogonal"]
+            prior = trainer.ema.prior
+            if prior is not None:  # beyond the pilot's window the Gaussian part is what is known
+                gap = np.maximum(gap, gaussian_gap_curve(g, prior.eval_u.cpu().numpy(),
+                                                         prior.eval_c.cpu().numpy()))
+            proposal, info = gap_quantile_proposal(g, gap)
             info["proposal"] = proposal.to_dict()
             self.adaptation_ = info
             for note in info["notes"]:
@@ -439,10 +459,11 @@ class MMGEstimator(ParamsMixin):
         est.network_kind_ = f.get("network", "mlp")
         est.x_image_shape_ = None if f.get("x_image_shape") is None else tuple(f["x_image_shape"])
         est.y_image_shape_ = None if f.get("y_image_shape") is None else tuple(f["y_image_shape"])
+        state = torch.load(w_file, map_location="cpu", weights_only=True)
         net = build_network(est.network_kind_, est.dim_x_, est.dim_y_, width=f["width"],
                             depth=f["depth"], x_shape=est.x_image_shape_, y_shape=est.y_image_shape_)
-        model = EpsDenoiser(net)
-        state = torch.load(w_file, map_location="cpu", weights_only=True)
+        prior = GaussianPrior(est.dim_x_, est.dim_y_) if "prior.b" in state else None
+        model = EpsDenoiser(net, prior)
         model.load_state_dict(state)
         est.model_ = model.to(est.device_).eval().requires_grad_(False)
         return est
