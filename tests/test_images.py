@@ -199,3 +199,14 @@ def test_selfcheck_cli_quick_json_and_errors(capsys, tmp_path):
     assert "--mnist" in capsys.readouterr().err
     assert main(["selfcheck", "--dataset", "mnist", "--mnist", str(tmp_path / "nope.idx")]) == 2
     assert "never downloaded" in capsys.readouterr().err
+
+
+def test_estimate_cli_takes_image_arrays(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    a = rng.random((300, 6, 6))
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", mask_rows(a + rng.standard_normal(a.shape), 3))
+    code = main(["estimate", "--x", str(tmp_path / "a.npy"), "--y", str(tmp_path / "b.npy"),
+                 "--steps", "10", "--network", "conv", "--json", "--quiet"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["diagnostics"]["network"]["kind"] == "conv"

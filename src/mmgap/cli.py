@@ -11,6 +11,8 @@ import logging
 import sys
 from typing import List, Optional
 
+import numpy as np
+
 from . import __version__
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -53,6 +55,9 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--units", choices=("nats", "bits"), default="nats")
     p.add_argument("--preprocess", choices=("rank", "standardize", "none"), default="rank",
                    help="per-column map fitted on the training part (MI is unchanged by it)")
+    p.add_argument("--network", choices=("auto", "mlp", "conv"), default="auto",
+                   help="MMG denoiser: residual MLP, or a convolutional U-Net for image-shaped "
+                        "x ((n, H, W) or (n, C, H, W) arrays in .npy/.npz); auto = mlp")
     p.add_argument("--plot", metavar="PNG", default=None,
                    help="write the MMSE-gap plot (needs matplotlib) to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -187,7 +192,7 @@ def _setup_logging(quiet: bool) -> None:
 def _params(args) -> dict:
     return dict(variant=args.variant, n_steps=args.steps, max_seconds=args.max_seconds,
                 device=args.device, units=args.units, preprocess=args.preprocess,
-                verbose=not args.quiet)
+                verbose=not args.quiet, network=args.network)
 
 
 def _plot(est, res, x_test, y_test, path: str) -> None:
@@ -272,7 +277,9 @@ def cmd_estimate(args) -> int:
                    y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key)
     from .validation import check_xy
 
-    check_xy(x, y, y_discrete=args.y_discrete, min_samples=20, check_constant=True)
+    if np.ndim(x) <= 2 and (args.y_discrete or np.ndim(y) <= 2):
+        check_xy(x, y, y_discrete=args.y_discrete, min_samples=20, check_constant=True)
+    # image-shaped arrays ((n, H, W) or (n, C, H, W) in .npy/.npz) are checked by the estimator
     return _run_estimate(args, x, y, y_discrete=args.y_discrete)
 
 
