@@ -210,3 +210,12 @@ def test_estimate_cli_takes_image_arrays(tmp_path, capsys):
                  "--steps", "10", "--network", "conv", "--json", "--quiet"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["diagnostics"]["network"]["kind"] == "conv"
+
+
+def test_vector_baselines_flatten_images_and_say_so():
+    from mmgap.methods import run_method
+
+    rng = np.random.default_rng(1)
+    a = rng.random((400, 4, 4))
+    res = run_method("cca", a, a + rng.standard_normal(a.shape))
+    assert res.diagnostics["flattened_images"] == ["x", "y"] and res.mi > 0

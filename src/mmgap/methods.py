@@ -90,6 +90,16 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
         res.diagnostics["method"] = name
         return res
     cls = _baselines()[name]
+    flattened = []
+    if name != "minde":  # the baselines other than MINDE take vectors: flatten images
+        from .validation import split_image
+
+        x, x_shape = split_image(x, "x")
+        if not y_discrete:
+            y, y_shape = split_image(y, "y")
+        else:
+            y_shape = None
+        flattened = [v for v, sh in (("x", x_shape), ("y", y_shape)) if sh is not None]
     takes_labels = "y_discrete" in cls._param_names()
     if y_discrete and not takes_labels:
         raise ValueError(f"y_discrete: method {name!r} does not take discrete labels; use an MMG "
@@ -104,5 +114,7 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
     else:
         est = cls(units=units, **params)
         res = est.fit(x, y).estimate(x, y)
+    if flattened:
+        res.diagnostics["flattened_images"] = flattened
     res.diagnostics["method"] = name
     return res
