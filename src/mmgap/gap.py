@@ -40,6 +40,7 @@ __all__ = [
     "gaussian_mmse",
     "gaussian_conditional_cov",
     "GaussianOracle",
+    "solve_posterior",
 ]
 
 
@@ -253,6 +254,14 @@ def gaussian_mmse(logsnr, cov_x: np.ndarray) -> np.ndarray:
     return expit(lam + np.log(s)).sum(-1)
 
 
+def solve_posterior(vec: Tensor, a2: Tensor, s2: Tensor, lam: Tensor, u: Tensor) -> Tensor:
+    """Rows of ``vec`` times (alpha^2 Sigma + sigma^2 I)^{-1}, with Sigma = u diag(lam) u^T
+    (eigendecomposition) and per-row alpha^2 = a2, sigma^2 = s2. The core of every Gaussian
+    eps-denoiser: E[eps | z] = sigma * solve_posterior(z - alpha m, ...)."""
+    t = vec @ u
+    return (t / (a2[:, None] * lam[None, :] + s2[:, None])) @ u.T
+
+
 class GaussianOracle:
     """Bayes-optimal eps-denoiser for (x, y) ~ N(0, cov), usable as a :data:`Denoiser`.
 
@@ -273,11 +282,6 @@ class GaussianOracle:
             "c": (torch.as_tensor(lam_c), torch.as_tensor(u_c)),
         }
 
-    @staticmethod
-    def _solve(vec: Tensor, a2: Tensor, s2: Tensor, lam: Tensor, u: Tensor) -> Tensor:
-        t = vec @ u
-        t = t / (a2[:, None] * lam[None, :] + s2[:, None])
-        return t @ u.T
 
     def __call__(self, z: Tensor, logsnr: Tensor, y: Tensor, keep: Tensor,
                  context: Optional[Tensor] = None) -> Tensor:
@@ -285,8 +289,8 @@ class GaussianOracle:
         z64, l64, y64 = z.double().cpu(), logsnr.double().cpu(), y.double().cpu()
         a2, s2 = torch.sigmoid(l64), torch.sigmoid(-l64)
         a, s = a2.sqrt(), s2.sqrt()
-        out_u = s[:, None] * self._solve(z64, a2, s2, *self._eig["u"])
+        out_u = s[:, None] * solve_posterior(z64, a2, s2, *self._eig["u"])
         resid = z64 - a[:, None] * (y64 @ self._b.T)
-        out_c = s[:, None] * self._solve(resid, a2, s2, *self._eig["c"])
+        out_c = s[:, None] * solve_posterior(resid, a2, s2, *self._eig["c"])
         k = keep.double().cpu()[:, None]
         return (k * out_c + (1 - k) * out_u).to(device=dev, dtype=dt)

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from .gap import fused_pass
+from .gap import fused_pass, solve_posterior
 from .logsnr import add_noise, alpha_sigma
 
 __all__ = ["EpsDenoiser", "GaussianPrior", "DenoisingLoss", "ValidationLoss", "select_checkpoint", "TrainingLog",
@@ -86,19 +86,14 @@ class GaussianPrior(nn.Module):
         self.eval_c.copy_(lc.clamp_min(0)), self.evec_c.copy_(vc)
         return self
 
-    @staticmethod
-    def _solve(vec: Tensor, a2: Tensor, s2: Tensor, lam: Tensor, u: Tensor) -> Tensor:
-        t = vec @ u
-        return (t / (a2[:, None] * lam[None, :] + s2[:, None])) @ u.T
-
     def forward(self, z: Tensor, logsnr: Tensor, y: Tensor, keep: Tensor) -> Tensor:
         z64, l64 = z.double(), logsnr.double()
         a2, s2 = torch.sigmoid(l64), torch.sigmoid(-l64)
         a, s = a2.sqrt()[:, None], s2.sqrt()[:, None]
         zc = z64 - a * self.mean_x
-        out_u = s * self._solve(zc, a2, s2, self.eval_u, self.evec_u)
+        out_u = s * solve_posterior(zc, a2, s2, self.eval_u, self.evec_u)
         resid = zc - a * ((y.double() - self.mean_y) @ self.b.T)
-        out_c = s * self._solve(resid, a2, s2, self.eval_c, self.evec_c)
+        out_c = s * solve_posterior(resid, a2, s2, self.eval_c, self.evec_c)
         k = keep.double()[:, None]
         return (k * out_c + (1 - k) * out_u).to(z.dtype)
 

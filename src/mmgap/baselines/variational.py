@@ -16,6 +16,7 @@ Song & Ermon 2020), so they become unreliable above a few nats.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import time
@@ -239,8 +240,8 @@ class VariationalEstimator(ParamsMixin):
             "n_validation": self.n_validation_,
             "training": self.training_log_.summary(),
             "device": str(self.device_), "seconds_fit": self.seconds_fit_,
+            "warnings": [],
         }
-        diagnostics["warnings"] = []
         if self.bound == "infonce" and mi > math.log(len(batches[0])) - 0.5:
             diagnostics["warnings"].append(
                 "InfoNCE is within 0.5 nats of its ceiling log(batch_size); the true MI may be higher")
@@ -250,23 +251,19 @@ class VariationalEstimator(ParamsMixin):
 
 
 def _bound_class(bound: str, description: str, reference: str) -> type:
-    """A VariationalEstimator subclass with ``bound`` fixed (its own name and docs)."""
+    """A VariationalEstimator subclass with ``bound`` fixed (its own name and docs). Its
+    ``__init__`` has VariationalEstimator's signature without ``bound`` (so get_params,
+    set_params and repr see the right parameters), with the defaults defined once."""
+    base = inspect.signature(VariationalEstimator.__init__)
+    sig = base.replace(parameters=[p for n, p in base.parameters.items() if n != "bound"])
 
-    def __init__(self, critic: str = "separable", width: int = 128, depth: int = 2,
-                 embed_dim: int = 32, n_steps: int = 3000, batch_size: int = 256,
-                 learning_rate: float = 1e-3, weight_decay: float = 0.0, ema_decay: float = 0.99,
-                 max_seconds: Optional[float] = None, mine_rate: float = 0.01,
-                 validation_fraction: float = 0.1, patience: Optional[int] = 4,
-                 preprocess: str = "rank", units: str = "nats", device: str = "auto",
-                 random_state: Optional[int] = None, verbose: bool = True):
-        VariationalEstimator.__init__(
-            self, bound=bound, critic=critic, width=width, depth=depth, embed_dim=embed_dim,
-            n_steps=n_steps, batch_size=batch_size, learning_rate=learning_rate,
-            weight_decay=weight_decay, ema_decay=ema_decay, max_seconds=max_seconds,
-            mine_rate=mine_rate, validation_fraction=validation_fraction, patience=patience,
-            preprocess=preprocess, units=units, device=device, random_state=random_state,
-            verbose=verbose)
+    def __init__(self, *args, **kwargs):
+        given = sig.bind(self, *args, **kwargs)
+        given.apply_defaults()
+        params = {k: v for k, v in given.arguments.items() if k != "self"}
+        VariationalEstimator.__init__(self, bound=bound, **params)
 
+    __init__.__signature__ = sig
     cls_name = {"infonce": "InfoNCEEstimator", "nwj": "NWJEstimator", "dv": "DVEstimator",
                 "mine": "MINEEstimator"}[bound]
     doc = f"{description}.\n\n    Reference: {reference}.\n    Parameters as in VariationalEstimator (bound fixed to {bound!r})."
