@@ -22,7 +22,7 @@ def test_shapes_and_defaults():
     z, lam, y = inputs()
     out = net(z, lam, y, torch.ones(7))
     assert out.shape == (7, 3)
-    assert net.width == default_width(3, 2) == 64 and net.depth == default_depth(3, 2) == 2
+    assert net.width == default_width(3, 2) == 128 and net.depth == default_depth(3, 2) == 2
     assert default_width(25, 25) == 128 and default_depth(25, 25) == 3
     # the output layer starts at zero
     assert torch.all(out == 0)

@@ -45,7 +45,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--variant", choices=VARIANTS, default=DEFAULT_VARIANT,
                    help="integrand form and proposal adaptation (see README)")
-    p.add_argument("--steps", type=int, default=3000, help="training steps")
+    p.add_argument("--steps", type=int, default=None,
+                   help="training steps (default: the method's own; 6000 for MMG)")
     p.add_argument("--max-seconds", type=float, default=None,
                    help="optional wall-clock budget for training")
     p.add_argument("--seed", type=int, default=0, help="random seed (split, init, training, estimate)")
@@ -190,9 +191,12 @@ def _setup_logging(quiet: bool) -> None:
 
 
 def _params(args) -> dict:
-    return dict(variant=args.variant, n_steps=args.steps, max_seconds=args.max_seconds,
-                device=args.device, units=args.units, preprocess=args.preprocess,
-                verbose=not args.quiet, network=args.network)
+    params = dict(variant=args.variant, max_seconds=args.max_seconds,
+                  device=args.device, units=args.units, preprocess=args.preprocess,
+                  verbose=not args.quiet, network=args.network)
+    if args.steps is not None:
+        params["n_steps"] = args.steps
+    return params
 
 
 def _plot(est, res, x_test, y_test, path: str) -> None:

@@ -60,7 +60,7 @@ class MMGEstimator(ParamsMixin):
         Integrand form (direct = difference of squared errors, unbiased for a perfect
         denoiser; orthogonal = squared difference of the two predictions, never negative,
         lower variance) and whether the log-SNR proposal is adapted from a pilot run.
-    n_steps : training steps (budget). max_seconds : optional wall-clock budget for training.
+    n_steps : training steps (budget, default 6000). max_seconds : optional wall-clock budget for training.
     batch_size, learning_rate, weight_decay : optimiser settings (AdamW, warm-up + cosine).
     network : "auto" (default), "mlp" or "conv". "mlp" is the residual MLP on flattened
         inputs; "conv" a small convolutional U-Net (:class:`mmgap.networks.ConvUNet`) that needs
@@ -74,7 +74,7 @@ class MMGEstimator(ParamsMixin):
         data learnable: at high log-SNR the Gaussian part resolves (z - alpha B y) / sigma,
         which an MLP cannot, and its closed-form gap curve tells the adaptive rule where
         the gap lies beyond the pilot's window.
-    width, depth : network size; None picks from the dimensions (see networks.default_width;
+    width, depth : network size; None = width 128, depth from the dimensions (networks.default_width;
         the U-Net's base channel count, default 32, is ``width``; its depth follows the image).
     p_uncond : probability of withholding y in a training example.
     ema_decay : decay of the exponential moving average of weights used for estimation.
@@ -99,7 +99,7 @@ class MMGEstimator(ParamsMixin):
     verbose : show a progress bar while training (only when stderr is a terminal).
     """
 
-    def __init__(self, variant: str = DEFAULT_VARIANT, n_steps: int = 3000,
+    def __init__(self, variant: str = DEFAULT_VARIANT, n_steps: int = 6000,
                  batch_size: int = 256, learning_rate: float = 2e-3, weight_decay: float = 0.0,
                  width: Optional[int] = None, depth: Optional[int] = None,
                  p_uncond: float = 0.5, ema_decay: float = 0.995,

@@ -21,11 +21,15 @@ __all__ = ["default_width", "default_depth", "LogSNREmbedding", "ResidualMLP", "
 
 
 def default_width(dim_x: int, dim_y: int, dim_context: int = 0) -> int:
-    """Hidden width from the dimensions: the power of two >= 8 * (total dims), in [64, 128]
-    (the residual blocks are twice as wide inside). Wider networks over-fit 10^4 samples in
-    50 dimensions within a few thousand steps (measured: docs/benchmarks/core.md)."""
-    total = dim_x + dim_y + dim_context
-    return int(min(128, max(64, 2 ** math.ceil(math.log2(8 * total)))))
+    """Hidden width: 128 whatever the dimensions (the residual blocks are twice as wide
+    inside). Wider networks over-fit 10^4 samples in 50 dimensions within a few thousand
+    steps (docs/benchmarks/core.md); narrower ones (64, the earlier choice below 8 dims in
+    all) could not learn the spiral tasks' coupling (docs/benchmarks/bmi40.md, variants).
+    The arguments are kept so that a rule depending on them can return."""
+    for name, v in (("dim_x", dim_x), ("dim_y", dim_y), ("dim_context", dim_context)):
+        if v < 0:
+            raise ValueError(f"{name}: expected a non-negative integer, got {v}")
+    return 128
 
 
 def default_depth(dim_x: int, dim_y: int, dim_context: int = 0) -> int:
