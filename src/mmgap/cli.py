@@ -21,7 +21,13 @@ DEMO_TASK = "multinormal-dense-5-5-0.5"
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    """Shows an option's default, except when it is None or the help text already says it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default is None or "default" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def _emit(text: str) -> None:
