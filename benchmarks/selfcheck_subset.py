@@ -23,6 +23,7 @@ def main():
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--gaussian-prior", action="store_true")
     ap.add_argument("--width", type=int, default=None, help="MLP width (default: the estimator's)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="write the JSON result here")
@@ -34,13 +35,15 @@ def main():
     def est(x, y, seed):
         return fit_estimate(x, y, random_state=seed, n_steps=args.steps,
                             gaussian_prior=args.gaussian_prior, width=args.width,
+                            weight_decay=args.weight_decay,
                             verbose=False)[1]
 
     res = run_selfcheck(images, levels, est, n_samples=args.n_samples, seed=args.seed,
                         plan=SelfCheckPlan([4, 8], [2], 2, [4]), progress=False)
     print(format_table(res))
     out = res.to_dict()
-    out.update(n_steps=args.steps, gaussian_prior=args.gaussian_prior, width=args.width)
+    out.update(n_steps=args.steps, gaussian_prior=args.gaussian_prior, width=args.width,
+               weight_decay=args.weight_decay)
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(out, fh)

@@ -189,9 +189,10 @@ def test_conv_network_needs_images():
 
 def test_selfcheck_cli_quick_json_and_errors(capsys, tmp_path):
     code = main(["selfcheck", "--quick", "--n-samples", "200", "--steps", "10", "--json",
-                 "--quiet", "--plot", str(tmp_path / "sc.png")])
+                 "--quiet", "--plot", str(tmp_path / "sc.png"), "--weight-decay", "0.2"])
     out = json.loads(capsys.readouterr().out)
     assert code == (0 if out["passed"] else 1)
+    assert out["weight_decay"] == 0.2
     assert set(out["tests"]) == {"baseline", "data_processing", "additivity"}
     assert all("passed" in t and "ratios" in t for t in out["tests"].values())
     assert (tmp_path / "sc.png").stat().st_size > 0
@@ -199,6 +200,9 @@ def test_selfcheck_cli_quick_json_and_errors(capsys, tmp_path):
     assert "--mnist" in capsys.readouterr().err
     assert main(["selfcheck", "--dataset", "mnist", "--mnist", str(tmp_path / "nope.idx")]) == 2
     assert "never downloaded" in capsys.readouterr().err
+    assert main(["selfcheck", "--quick", "--n-samples", "200", "--steps", "10",
+                 "--weight-decay", "-1"]) == 2
+    assert "weight_decay" in capsys.readouterr().err
 
 
 def test_estimate_cli_takes_image_arrays(tmp_path, capsys):

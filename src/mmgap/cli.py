@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--method", default="mmg", help="estimator (see `mmgap methods`)")
     sc.add_argument("--network", choices=("auto", "mlp", "conv"), default="auto",
                     help="MMG denoiser network for the images")
+    sc.add_argument("--weight-decay", type=float, default=0.0,
+                    help="AdamW weight decay of the MMG denoiser (regularises the conditional "
+                         "map; see docs/benchmarks/self_consistency.md)")
     sc.add_argument("--n-samples", type=int, default=None,
                     help="samples per estimate (default 10000; 5000 with --quick)")
     sc.add_argument("--steps", type=int, default=None,
@@ -383,7 +386,8 @@ def cmd_selfcheck(args) -> int:
     def estimate(x, y, seed):
         if method in MMG_METHODS:
             return run_method(method, x, y, random_state=seed, n_steps=steps,
-                              network=args.network, device=args.device, verbose=False)
+                              network=args.network, device=args.device, verbose=False,
+                              weight_decay=args.weight_decay)
         # baselines take flat vectors; masked rows are constant, so no per-column scaling
         kw = {"n_steps": steps, "device": args.device, "verbose": False,
               "preprocess": "none"} if method_trains(method) else {}
@@ -395,6 +399,7 @@ def cmd_selfcheck(args) -> int:
                         progress=progress)
     out = res.to_dict()
     out["n_steps"] = steps
+    out["weight_decay"] = args.weight_decay
     if args.plot:
         plot_selfcheck(res, args.plot)
         out["plot"] = args.plot
