@@ -40,6 +40,7 @@ def main():
                     help="train exactly this many steps (cosine schedule over them) instead of "
                          "the --seconds budget")
     ap.add_argument("--device", default="cpu", help="torch device, e.g. cuda")
+    ap.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     import torch
@@ -77,7 +78,8 @@ def main():
                     budget = ({"n_steps": args.steps} if args.steps else
                               {"n_steps": 100_000, "max_seconds": args.seconds})
                     _, res, _ = fit_estimate(x, y, random_state=seed, network=net,
-                                             device=args.device, verbose=False, **budget)
+                                             device=args.device, verbose=False,
+                                             weight_decay=args.weight_decay, **budget)
                     d = res.diagnostics
                     rec = {"data": data, "kind": kind, "r": r, "network": net, "seed": seed,
                            "truth": truth, "mi": res.mi, "stderr": res.stderr,
@@ -85,7 +87,7 @@ def main():
                            "best_step": d["training"]["best_step"],
                            "seconds": round(time.time() - t0, 1),
                            "budget_s": None if args.steps else args.seconds,
-                           "device": args.device,
+                           "device": args.device, "weight_decay": args.weight_decay,
                            "n": args.n, "sigma": args.sigma}
                     print(json.dumps(rec), flush=True)
                     if out:

@@ -223,3 +223,21 @@ def test_vector_baselines_flatten_images_and_say_so():
     a = rng.random((400, 4, 4))
     res = run_method("cca", a, a + rng.standard_normal(a.shape))
     assert res.diagnostics["flattened_images"] == ["x", "y"] and res.mi > 0
+
+
+def test_weight_decay_auto_is_on_for_images_only():
+    from mmgap.estimator import IMAGE_WEIGHT_DECAY, MMGEstimator
+
+    rng = np.random.default_rng(0)
+    img = rng.standard_normal((80, 4, 4))
+    vec = rng.standard_normal((80, 3))
+    kw = dict(n_steps=4, batch_size=16, verbose=False, random_state=0)
+    cases = [(img, img + rng.standard_normal(img.shape), None, IMAGE_WEIGHT_DECAY),
+             (vec, img, None, IMAGE_WEIGHT_DECAY),  # an image-shaped y is enough
+             (vec, vec + rng.standard_normal(vec.shape), None, 0.0),
+             (img, img, 0.05, 0.05)]
+    for x, y, wd, want in cases:
+        est = MMGEstimator(weight_decay=wd, **kw).fit(x[:60], y[:60])
+        assert est.estimate(x[60:], y[60:]).diagnostics["weight_decay"] == want
+    with pytest.raises(ValueError, match="weight_decay"):
+        MMGEstimator(weight_decay=-0.1, **kw).fit(vec, vec)

@@ -164,9 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--method", default="mmg", help="estimator (see `mmgap methods`)")
     sc.add_argument("--network", choices=("auto", "mlp", "conv"), default="auto",
                     help="MMG denoiser network for the images")
-    sc.add_argument("--weight-decay", type=float, default=0.0,
-                    help="AdamW weight decay of the MMG denoiser (regularises the conditional "
-                         "map; see docs/benchmarks/self_consistency.md)")
+    sc.add_argument("--weight-decay", type=float, default=None,
+                    help="AdamW weight decay of the MMG denoiser, which regularises the "
+                         "conditional map (default: the estimator's own, 0.3 for images; "
+                         "docs/benchmarks/self_consistency.md)")
     sc.add_argument("--n-samples", type=int, default=None,
                     help="samples per estimate (default 10000; 5000 with --quick)")
     sc.add_argument("--steps", type=int, default=None,
@@ -399,7 +400,8 @@ def cmd_selfcheck(args) -> int:
                         progress=progress)
     out = res.to_dict()
     out["n_steps"] = steps
-    out["weight_decay"] = args.weight_decay
+    out["weight_decay"] = ("auto" if args.weight_decay is None else args.weight_decay) \
+        if method in MMG_METHODS else None
     if args.plot:
         plot_selfcheck(res, args.plot)
         out["plot"] = args.plot

@@ -170,12 +170,12 @@ def check_fraction(value: Any, name: str, *, low: float = 0.0, high: float = 1.0
 
 def check_training_params(est: Any) -> None:
     """The optimiser settings every trained estimator shares, read from ``est``:
-    learning_rate > 0, weight_decay >= 0, ema_decay in (0, 1), validation_fraction in
+    learning_rate > 0, weight_decay >= 0 or None (auto), ema_decay in (0, 1), validation_fraction in
     [0, 0.5], patience a positive int or None, max_seconds > 0 or None."""
     lr, wd, ms = est.learning_rate, est.weight_decay, est.max_seconds
     if isinstance(lr, bool) or not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"learning_rate: expected a positive number, got {lr!r}")
-    if isinstance(wd, bool) or not (isinstance(wd, (int, float)) and wd >= 0):
+    if wd is not None and (isinstance(wd, bool) or not (isinstance(wd, (int, float)) and wd >= 0)):
         raise ValueError(f"weight_decay: expected a number >= 0, got {wd!r}")
     check_fraction(est.ema_decay, "ema_decay", low=0.0, high=1.0)
     check_fraction(est.validation_fraction, "validation_fraction", low=0.0, high=0.5,

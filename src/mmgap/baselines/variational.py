@@ -204,7 +204,7 @@ class VariationalEstimator(ParamsMixin):
         model = model.to(self.device_)
         gen = torch.Generator(device=self.device_).manual_seed(seed_train)
         trainer = Trainer(model, total_steps=int(self.n_steps), learning_rate=self.learning_rate,
-                          weight_decay=self.weight_decay, ema_decay=self.ema_decay,
+                          weight_decay=self.weight_decay or 0.0, ema_decay=self.ema_decay,
                           max_seconds=self.max_seconds, generator=gen, verbose=self.verbose)
         loss = MINELoss(self.mine_rate) if self.bound == "mine" else BoundLoss(self.bound)
         trainer.run(loss, xt, yt, n_steps=int(self.n_steps), batch_size=int(self.batch_size),
