@@ -22,14 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mmgap.benchmark.runner import RESULTS_FILE, RunSpec, load_records, run_one
+from mmgap.benchmark.runner import RESULTS_FILE, RunSpec, _init_worker, load_records, run_one
 from mmgap.tasks import list_task_ids
-
-
-def _init(threads):
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def sweep(out, configs, tasks, seeds, n_samples, jobs):
@@ -49,7 +43,7 @@ def sweep(out, configs, tasks, seeds, n_samples, jobs):
     files = {name: open(Path(out) / name / RESULTS_FILE, "a") for name, _, _ in configs}
     t0 = time.time()
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                             initializer=_init, initargs=(1,)) as pool:
+                             initializer=_init_worker, initargs=(1,)) as pool:
         futures = {pool.submit(run_one, spec): name for name, spec in todo}
         for i, fut in enumerate(as_completed(futures), 1):
             rec = fut.result()
