@@ -168,6 +168,6 @@ def get_task(task_id: str) -> Task:
         if close:
             hint = f"did you mean one of {close}?"
         else:
-            hint = f"valid ids include {ids[:3] + ids[-2:]}; see list_task_ids()"
+            hint = f"valid ids include {ids[:3] + ids[-2:]}; see list_task_ids() or `mmgap tasks`"
         raise ValueError(f"task_id: unknown task {task_id!r}; {hint}")
     return factory()
