@@ -130,6 +130,16 @@ def test_bad_input_exits_2_with_one_line(case, tmp_path, gaussian_1d, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "0"], "--steps (n_steps): expected an integer >= 1, got 0"),
+    (["--test-size", "1.5"], "--test-size (test_size): expected a number in (0.0, 1.0), got 1.5"),
+    (["--max-seconds", "-1"], "--max-seconds (max_seconds):"),
+])
+def test_bad_option_values_name_the_option(npz, capsys, argv, message):
+    code, out, err = run(capsys, ["estimate", npz, "--quiet", *argv])
+    assert code == 2 and err.startswith(f"mmgap: error: {message}"), err
+
+
 def test_argparse_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["estimate", "--variant", "nope"])

@@ -35,7 +35,15 @@ def _emit(text: str) -> None:
     sys.stdout.flush()
 
 
+# library parameter -> the command-line option that sets it, for error messages
+_PARAM_FLAGS = {"n_steps": "--steps", "max_seconds": "--max-seconds", "test_size": "--test-size",
+                "random_state": "--seed", "weight_decay": "--weight-decay"}
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    name, sep, rest = message.partition(":")
+    if sep and name in _PARAM_FLAGS:  # "n_steps: expected ..." -> "--steps (n_steps): expected ..."
+        message = f"{_PARAM_FLAGS[name]} ({name}):{rest}"
     sys.stderr.write(f"mmgap: error: {message}\n")
     return code
 
