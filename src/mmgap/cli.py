@@ -318,7 +318,14 @@ def cmd_demo(args) -> int:
                          extra={"task": task.id, "truth": truth})
 
 
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def cmd_bench(args) -> int:
+    import signal
+    import threading
+
     from .benchmark import run_grid, write_report
     from .dataio import parse_columns
     from .methods import method_trains
@@ -330,8 +337,15 @@ def cmd_bench(args) -> int:
     methods = parse_columns(args.methods)
     params = {m: {"n_steps": args.steps} for m in methods
               if args.steps and method_trains(m)}
-    new = run_grid(tasks, methods, args.seeds, args.n_samples, args.out, jobs=args.jobs,
-                   executor=args.executor, address=args.address, method_params=params)
+    # `kill PID` stops the sweep like Ctrl-C: records so far are kept, workers are stopped
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt) if main_thread else None
+    try:
+        new = run_grid(tasks, methods, args.seeds, args.n_samples, args.out, jobs=args.jobs,
+                       executor=args.executor, address=args.address, method_params=params)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     failed = sum(not r["success"] for r in new)
     _emit(f"{len(new)} new runs ({failed} failed) appended to {args.out}/results.jsonl")
     if args.report:

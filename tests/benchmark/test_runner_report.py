@@ -1,4 +1,9 @@
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -138,3 +143,57 @@ def test_estimate_mi_method_argument(gaussian_1d):
     assert r.variant == "direct" and r.n_test == 100
     with pytest.raises(ValueError, match="unknown method"):
         estimate_mi(x, y, method="mien")
+
+
+def _children(pid):
+    """PIDs whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                out.append(int(entry))
+    return out
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_sigterm_stops_a_local_sweep_and_its_workers(tmp_path):
+    # runs far too long to finish: the only way out is the signal
+    code = ("import sys; from mmgap.cli import main; sys.exit(main(['bench', '--tasks', "
+            "'1v1-normal-0.75', '--methods', 'mmg', '--seeds', '0', '1', '2', '--steps', "
+            f"'1000000', '--n-samples', '500', '--jobs', '2', '--out', {str(tmp_path)!r}]))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    try:
+        deadline = time.time() + 120
+        workers = []
+        while time.time() < deadline and proc.poll() is None:
+            workers = [p for p in _children(proc.pid)
+                       if "spawn_main" in open(f"/proc/{p}/cmdline").read()]
+            if len(workers) == 2:
+                break
+            time.sleep(0.5)
+        assert len(workers) == 2, "the two worker processes never started"
+        time.sleep(3)  # let them import and start training
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and b"interrupted" in err, err
+        deadline = time.time() + 20
+        while time.time() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.2)
+        assert not any(_alive(p) for p in workers), "workers outlived the sweep"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

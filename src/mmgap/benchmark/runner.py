@@ -112,11 +112,22 @@ def _local(specs: Sequence[RunSpec], jobs: int) -> Iterator[Dict[str, Any]]:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
+                               initializer=_init_worker, initargs=(threads,))
+    finished = False
+    try:
         futures = [pool.submit(run_one, s) for s in specs]
         for fut in as_completed(futures):
             yield fut.result()
+        finished = True
+    finally:
+        # interrupted (Ctrl-C, SIGTERM via the CLI, an error): drop the queued runs and stop
+        # the workers now, instead of waiting for the whole grid or leaving orphans behind
+        workers = [] if finished else list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=finished, cancel_futures=not finished)
+        for proc in workers:
+            if proc.is_alive():
+                proc.terminate()
 
 
 def _ray(specs: Sequence[RunSpec], jobs: int, address: Optional[str]) -> Iterator[Dict[str, Any]]:
