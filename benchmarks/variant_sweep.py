@@ -9,7 +9,9 @@ Usage:
         --seeds 0 --config default=mmg --config wide='mmg:{"width": 256}' --jobs 2
     python benchmarks/variant_sweep.py --out DIR --suite bmi40 --seeds 0 1 2 --config ... --jobs 16
 
-A configuration is ``NAME=METHOD`` or ``NAME=METHOD:JSON``. ``--table`` only prints the table
+A configuration is ``NAME=METHOD`` or ``NAME=METHOD:JSON``. ``--jobs N`` > 1 runs N worker
+processes with an equal share of the CPU threads; ``--jobs 1`` runs in this process with
+torch's default thread count (set ``OMP_NUM_THREADS`` to fix it). ``--table`` only prints the table
 of what is already in OUT.
 """
 
@@ -22,16 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from mmgap.benchmark.runner import RESULTS_FILE, RunSpec, _init_worker, load_records, run_one
+from mmgap.benchmark.runner import RESULTS_FILE, RunSpec, _local, load_records
 from mmgap.tasks import list_task_ids
 
 
 def sweep(out, configs, tasks, seeds, n_samples, jobs):
     """Run every (config, task, seed) not yet recorded, seed-major so that a sweep cut short
-    has whole seeds for every configuration; one pool for all configurations."""
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
+    has whole seeds for every configuration; one pool for all configurations (the runner's,
+    which stops its workers when the sweep is interrupted)."""
     todo = []
     for seed in seeds:
         for name, method, params in configs:
@@ -40,20 +40,21 @@ def sweep(out, configs, tasks, seeds, n_samples, jobs):
             done = {(r["task"], int(r["seed"]), int(r["n_samples"])) for r in load_records(folder)}
             todo += [(name, RunSpec(t, method, seed, n_samples, tuple(sorted(params.items()))))
                      for t in tasks if (t, seed, n_samples) not in done]
+    # a record names its method and parameters; map them back to the configuration
+    key = lambda method, params: (method, json.dumps(dict(params), sort_keys=True))
+    names = {key(spec.method, spec.params): name for name, spec in todo}
     files = {name: open(Path(out) / name / RESULTS_FILE, "a") for name, _, _ in configs}
     t0 = time.time()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker, initargs=(1,)) as pool:
-        futures = {pool.submit(run_one, spec): name for name, spec in todo}
-        for i, fut in enumerate(as_completed(futures), 1):
-            rec = fut.result()
-            fh = files[futures[fut]]
+    try:
+        for i, rec in enumerate(_local([spec for _, spec in todo], jobs), 1):
+            fh = files[names[key(rec["method"], rec["params"])]]
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
             if i % 10 == 0 or i == len(todo):
                 print(f"{i}/{len(todo)} runs, {time.time() - t0:.0f} s", flush=True)
-    for fh in files.values():
-        fh.close()
+    finally:
+        for fh in files.values():
+            fh.close()
 
 
 def parse_config(text):
