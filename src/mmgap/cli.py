@@ -37,7 +37,8 @@ def _emit(text: str) -> None:
 
 # library parameter -> the command-line option that sets it, for error messages
 _PARAM_FLAGS = {"n_steps": "--steps", "max_seconds": "--max-seconds", "test_size": "--test-size",
-                "random_state": "--seed", "weight_decay": "--weight-decay"}
+                "random_state": "--seed", "weight_decay": "--weight-decay",
+                "n_permutations": "--permutations"}
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -58,7 +59,14 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                           "trained baselines too; --variant only to mmg")
 
     p.add_argument("--variant", choices=VARIANTS, default=DEFAULT_VARIANT,
-                   help="integrand form and proposal adaptation (see README)")
+                   help="integrand form and proposal adaptation; auto = orthogonal, with the "
+                        "adapted proposal when a Gaussian fit puts the gap beyond the fixed "
+                        "window (see README)")
+    p.add_argument("--permutations", type=int, default=199,
+                   help="permutations of y within the held-out part for the independence "
+                        "test (MMG methods; 0 = no test)")
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="level of the independence test's decision")
     p.add_argument("--steps", type=int, default=None,
                    help="training steps (default: the method's own; 6000 for MMG)")
     p.add_argument("--max-seconds", type=float, default=None,
@@ -79,6 +87,19 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
 
 
+def _add_data_args(est: argparse.ArgumentParser) -> None:
+    est.add_argument("data", nargs="?", default=None, metavar="DATA",
+                     help=".npz with arrays x and y, or a .csv/.parquet table")
+    est.add_argument("--x", metavar="FILE", help="file with the X samples")
+    est.add_argument("--y", metavar="FILE", help="file with the Y samples")
+    est.add_argument("--x-cols", metavar="A,B", help="CSV/parquet columns for X (names or 0-based indices)")
+    est.add_argument("--y-cols", metavar="C", help="CSV/parquet columns for Y (names or 0-based indices)")
+    est.add_argument("--x-key", default="x", help="array name for X inside a .npz")
+    est.add_argument("--y-key", default="y", help="array name for Y inside a .npz")
+    est.add_argument("--y-discrete", action="store_true",
+                     help="Y holds integer class labels (one-hot encoded)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mmgap",
@@ -87,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         epilog="Examples:\n  mmgap demo\n  mmgap estimate data.npz\n"
                "  mmgap estimate --x feats.npy --y labels.csv --y-cols label --y-discrete\n"
-               "  mmgap estimate table.csv --x-cols a,b,c --y-cols d --json",
+               "  mmgap estimate table.csv --x-cols a,b,c --y-cols d --json\n"
+               "  mmgap test data.npz --alpha 0.01",
     )
     parser.add_argument("--version", action="version", version=f"mmgap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -100,19 +122,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "--y-cols) or two files --x and --y (.npy, .npz, .csv, .parquet). A held-out "
                     "part (--test-size) is used for the estimate.",
     )
-    est.add_argument("data", nargs="?", default=None, metavar="DATA",
-                     help=".npz with arrays x and y, or a .csv/.parquet table")
-    est.add_argument("--x", metavar="FILE", help="file with the X samples")
-    est.add_argument("--y", metavar="FILE", help="file with the Y samples")
-    est.add_argument("--x-cols", metavar="A,B", help="CSV/parquet columns for X (names or 0-based indices)")
-    est.add_argument("--y-cols", metavar="C", help="CSV/parquet columns for Y (names or 0-based indices)")
-    est.add_argument("--x-key", default="x", help="array name for X inside a .npz")
-    est.add_argument("--y-key", default="y", help="array name for Y inside a .npz")
-    est.add_argument("--y-discrete", action="store_true",
-                     help="Y holds integer class labels (one-hot encoded)")
+    _add_data_args(est)
     est.add_argument("--save", metavar="DIR", default=None,
                      help="save the fitted estimator (config.json + weights.pt) to DIR (MMG only)")
     _add_training_args(est)
+
+    tst = sub.add_parser(
+        "test", formatter_class=_Formatter,
+        help="test whether X and Y are independent (p-value)",
+        description="Permutation test of H0: I(X;Y) = 0. The denoiser is trained on the "
+                    "training part; y is then permuted within the held-out part (--test-size) "
+                    "and the fitted denoiser re-evaluated --permutations times. The p-value "
+                    "(1 + #{permuted >= observed}) / (1 + permutations) is exactly valid: under "
+                    "independence P(p <= alpha) <= alpha. Prints the p-value, the decision at "
+                    "--alpha and the MI estimate. Same data options as `estimate`.",
+    )
+    _add_data_args(tst)
+    _add_training_args(tst)
 
     demo = sub.add_parser(
         "demo", formatter_class=_Formatter,
@@ -211,7 +237,8 @@ def _setup_logging(quiet: bool) -> None:
 def _params(args) -> dict:
     params = dict(variant=args.variant, max_seconds=args.max_seconds,
                   device=args.device, units=args.units, preprocess=args.preprocess,
-                  verbose=not args.quiet, network=args.network)
+                  verbose=not args.quiet, network=args.network,
+                  n_permutations=args.permutations)
     if args.steps is not None:
         params["n_steps"] = args.steps
     return params
@@ -247,6 +274,9 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
 
         accepted = set(BASELINES[method]._param_names())
         params = {k: v for k, v in _params(args).items() if k in accepted and k != "variant"}
+        if getattr(args, "command", None) == "test" and "n_permutations" not in accepted:
+            raise ValueError(f"--method: {method!r} has no independence test; use an MMG "
+                             "method or minde")
         res = run_method(method, x, y, y_discrete=y_discrete, random_state=args.seed,
                          test_size=args.test_size, **params)
         out = res.to_dict()
@@ -261,9 +291,16 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
         return EXIT_OK
     variant = MMG_METHODS[method][0] or args.variant
     params = {**_params(args), "variant": variant}
+    if not 0 < args.alpha < 1:
+        raise ValueError(f"--alpha: expected a level between 0 and 1, got {args.alpha}")
+    if getattr(args, "command", None) == "test" and args.permutations < 1:
+        raise ValueError(f"--permutations: the test needs at least 1, got {args.permutations}")
     est, res, (xt, yt) = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
                                       y_discrete=y_discrete, **params)
     out = res.to_dict()
+    if res.p_value is not None:
+        out["alpha"] = args.alpha
+        out["dependent"] = bool(res.p_value <= args.alpha)
     if extra:
         out.update(extra)
     if args.plot:
@@ -274,6 +311,8 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
     if args.json:
         _emit(json.dumps(out))
     else:
+        if getattr(args, "command", None) == "test":
+            _emit(_decision(res, args.alpha))
         if extra and "truth" in extra:
             _emit_truth(extra, x.shape[0], res)
         else:
@@ -283,13 +322,24 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
         _emit(f"          ({other} integrand: {d['mi_' + other]:.3f} \u00b1 "
               f"{d['stderr_' + other]:.3f}; {d['training']['steps']} steps at "
               f"{d['training']['steps_per_second']} steps/s on {d['device']})")
-        for w in d.get("warnings", []):
-            _emit(f"warning:  {w}")
+        if res.p_value is not None and getattr(args, "command", None) != "test":
+            _emit(f"test:     {_decision(res, args.alpha)}")
+        for f in d.get("flags", []):
+            action = "" if f["action"] == "none" else f" [{f['action']}]"
+            _emit(f"flag:     {f['code']}: {f['message']}{action}")
         if args.plot:
             _emit(f"plot:     {args.plot}")
         if out.get("saved"):
             _emit(f"saved:    {out['saved']}")
     return EXIT_OK
+
+
+def _decision(res, alpha: float) -> str:
+    t = res.diagnostics.get("permutation_test") or {}
+    verdict = ("dependent (independence rejected)" if res.p_value <= alpha
+               else "no evidence of dependence (independence not rejected)")
+    return (f"p = {res.p_value:.4g} ({t.get('n_permutations', '?')} permutations): {verdict} "
+            f"at alpha = {alpha}")
 
 
 def cmd_estimate(args) -> int:
@@ -436,7 +486,7 @@ def cmd_selfcheck(args) -> int:
     return EXIT_OK if res.passed else EXIT_FAILURE
 
 
-COMMANDS = {"estimate": cmd_estimate, "demo": cmd_demo, "bench": cmd_bench,
+COMMANDS = {"estimate": cmd_estimate, "test": cmd_estimate, "demo": cmd_demo, "bench": cmd_bench,
             "report": cmd_report, "tasks": cmd_tasks, "methods": cmd_methods,
             "selfcheck": cmd_selfcheck}
 

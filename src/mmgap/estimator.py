@@ -17,9 +17,11 @@ import numpy as np
 import torch
 
 from . import __version__
-from .adaptive import gap_quantile_proposal, gaussian_gap_curve
+from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curve,
+                       gaussian_tail_share)
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
+from .inference import calibrated_stderr, label_entropy, permutation_test, reliability_flags
 from .logsnr import TruncatedLogistic, logsnr_grid, proposal_from_dict
 from .networks import build_network
 from .preprocessing import ChannelStandardizer, OneHot, make_scaler, scaler_from_dict
@@ -32,9 +34,9 @@ __all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_V
 
 logger = logging.getLogger(__name__)
 
-VARIANTS = ("direct", "orthogonal", "adaptive", "orthogonal-adaptive")
+VARIANTS = ("auto", "direct", "orthogonal", "adaptive", "orthogonal-adaptive")
 NETWORKS = ("auto", "mlp", "conv")
-DEFAULT_VARIANT = "orthogonal"
+DEFAULT_VARIANT = "auto"
 # AdamW weight decay used for image-shaped inputs when weight_decay=None: chosen between 0.25
 # and 0.35, which both passed a 4-fit self-consistency subset on digits; the full test plan
 # then passed with 0.3 (docs/benchmarks/self_consistency.md).
@@ -60,10 +62,16 @@ class MMGEstimator(ParamsMixin):
 
     Parameters
     ----------
-    variant : "direct" | "orthogonal" | "adaptive" | "orthogonal-adaptive"
+    variant : "auto" (default) | "direct" | "orthogonal" | "adaptive" | "orthogonal-adaptive"
         Integrand form (direct = difference of squared errors, unbiased for a perfect
         denoiser; orthogonal = squared difference of the two predictions, never negative,
         lower variance) and whether the log-SNR proposal is adapted from a pilot run.
+        "auto" is "orthogonal", switched to "orthogonal-adaptive" before training when a
+        Gaussian fitted to the training data puts more than AUTO_TAIL_SHARE (2%) of its gap
+        area beyond the fixed window (high MI); the choice is in ``variant_`` and
+        ``diagnostics["auto"]``.
+    n_permutations : permutations of y within the evaluation points for the independence
+        test in ``estimate`` (``MIResult.p_value``; 0 = no test). Default 199.
     n_steps : training steps (budget, default 6000). max_seconds : optional wall-clock budget for training.
     batch_size, learning_rate, weight_decay : optimiser settings (AdamW, warm-up + cosine).
         weight_decay None (auto) is IMAGE_WEIGHT_DECAY (0.3) when x or y is image-shaped and 0
@@ -118,7 +126,7 @@ class MMGEstimator(ParamsMixin):
                  preprocess: str = "rank", y_discrete: bool = False, units: str = "nats",
                  device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True, network: str = "auto",
-                 gaussian_prior: Optional[bool] = None):
+                 gaussian_prior: Optional[bool] = None, n_permutations: int = 199):
         self.variant = variant
         self.n_steps = n_steps
         self.batch_size = batch_size
@@ -144,6 +152,7 @@ class MMGEstimator(ParamsMixin):
         self.verbose = verbose
         self.network = network
         self.gaussian_prior = gaussian_prior
+        self.n_permutations = n_permutations
 
     # ------------------------------------------------------------------ parameter checks
     def _check_params(self) -> None:
@@ -153,6 +162,9 @@ class MMGEstimator(ParamsMixin):
             raise ValueError(f"network: expected one of {list(NETWORKS)}, got {self.network!r}")
         check_positive_int(self.n_steps, "n_steps")
         check_positive_int(self.batch_size, "batch_size")
+        if isinstance(self.n_permutations, bool) or not isinstance(self.n_permutations, (int, np.integer)) \
+                or self.n_permutations < 0:
+            raise ValueError(f"n_permutations: expected an integer >= 0, got {self.n_permutations!r}")
         for name in ("width", "depth", "k_draws"):
             if getattr(self, name) is not None:
                 check_positive_int(getattr(self, name), name)
@@ -179,6 +191,7 @@ class MMGEstimator(ParamsMixin):
                 self.x_scaler_.fit(xa, "x")
             if self.y_discrete:
                 self.y_encoder_ = OneHot().fit(ya, "y")
+                self.label_entropy_ = label_entropy(ya)
                 self.y_scaler_ = None
             else:
                 self.y_encoder_ = None
@@ -211,7 +224,7 @@ class MMGEstimator(ParamsMixin):
 
     def _use_prior(self) -> bool:
         if self.gaussian_prior is None:  # auto: on for the adaptive variants
-            return self.variant.endswith("adaptive")
+            return self.variant_.endswith("adaptive")
         return bool(self.gaussian_prior)
 
     def _network_kind(self) -> str:
@@ -264,6 +277,9 @@ class MMGEstimator(ParamsMixin):
         self.dim_y_in_ = self.dim_y_ if self.y_encoder_ is None else 1
         self.network_kind_ = self._network_kind()
         self._estimate_seed_ = seed_est
+        self.variant_, self.auto_ = self._resolve_variant(xt, yt)
+        m_check = min(int(xt.shape[0]), 2000)
+        self._train_check_ = (xt[:m_check], yt[:m_check])  # for the over-fitting check
         model = self._build_network(seed_init, xt, yt)
         gen = torch.Generator(device=self.device_).manual_seed(seed_train)
         trainer = Trainer(model, total_steps=self.n_steps, learning_rate=self.learning_rate,
@@ -271,7 +287,7 @@ class MMGEstimator(ParamsMixin):
                           max_seconds=self.max_seconds, generator=gen, verbose=self.verbose)
         proposal = self._base_proposal()
         self.adaptation_ = None
-        if self.variant.endswith("adaptive"):
+        if self.variant_.endswith("adaptive"):
             n_pilot = max(1, int(round(self.pilot_fraction * self.n_steps)))
             trainer.run(DenoisingLoss(proposal, self.p_uncond), xt, yt, n_steps=n_pilot,
                         batch_size=self.batch_size, name="pilot")
@@ -307,6 +323,20 @@ class MMGEstimator(ParamsMixin):
         self.seconds_fit_ = time.perf_counter() - t0
         return self
 
+    def _resolve_variant(self, xt: torch.Tensor, yt: torch.Tensor):
+        """The variant to train: ``variant`` itself, or for "auto" the Gaussian check."""
+        if self.variant != "auto":
+            return self.variant, None
+        prior = GaussianPrior(int(xt.shape[1]), int(yt.shape[1])).fit(xt, yt)
+        share = gaussian_tail_share(prior.eval_u.cpu().numpy(), prior.eval_c.cpu().numpy(),
+                                    self._base_proposal().high)
+        chosen = "orthogonal-adaptive" if share > AUTO_TAIL_SHARE else "orthogonal"
+        if chosen != "orthogonal":
+            logger.info("variant auto: %.0f%% of a fitted Gaussian's MMSE gap lies beyond the "
+                        "fixed log-SNR window; using %s", 100 * share, chosen)
+        return chosen, {"gaussian_tail_share": share, "threshold": AUTO_TAIL_SHARE,
+                        "variant": chosen}
+
     def _weight_decay(self) -> float:
         if self.weight_decay is not None:
             return float(self.weight_decay)
@@ -327,40 +357,73 @@ class MMGEstimator(ParamsMixin):
         return gap_draws(self.model_, xt, yt, self.proposal_, k, gen), xt.shape[0], k
 
     def estimate(self, x: Any, y: Any) -> MIResult:
-        """Estimate I(X;Y) on (preferably held-out) samples with the fitted denoiser.
+        """Estimate I(X;Y) on held-out samples with the fitted denoiser, with a calibrated
+        interval, a permutation p-value and reliability flags.
 
-        The standard error covers the Monte Carlo error of this estimate given the trained
-        network: the finite set of evaluation points and the (logsnr, eps) draws. It does not
-        cover training randomness or the bias of an imperfect denoiser.
+        ``stderr`` is ``inference.calibrated_stderr``: the Monte Carlo error of this estimate
+        given the network (``diagnostics["stderr_mc"]``: the finite evaluation set and the
+        draws), the disagreement of the two integrand forms, and a floor of 1.5% of the
+        estimate for training randomness and bias (chosen on seed 0 of bmi40 and the high-MI
+        tasks; docs/benchmarks/calibration.md). ``p_value`` tests I(X;Y) = 0 by permuting y
+        within these points; it is exactly valid only when the network never saw them.
+        ``diagnostics["flags"]`` lists what the interval cannot account for.
         """
         t0 = time.perf_counter()
         draws, n, k = self._draws(x, y)
-        form = _FORM[self.variant]
+        xt, yt = self._prepare(x, y, fitting=False, min_samples=2)
+        form = _FORM[self.variant_]
         other = "direct" if form == "orthogonal" else "orthogonal"
-        mi, se = draws.estimate(form)
+        mi, se_mc = draws.estimate(form)
         mi_o, se_o = draws.estimate(other)
         diff, se_diff = mc_mean_stderr(draws.mi_values("direct") - draws.mi_values("orthogonal"))
-        warnings_list = []
-        if abs(diff) > max(3.0 * se_diff, 0.02 + 0.05 * abs(mi)):
-            warnings_list.append(
-                f"direct and orthogonal integrands disagree: {draws.estimate('direct')[0]:.4f} vs "
-                f"{draws.estimate('orthogonal')[0]:.4f} nats (difference {diff:.4f} +- {se_diff:.4f}); "
-                "the denoiser is likely under-trained (raise n_steps) or the proposal misses "
-                "part of the gap"
-            )
-        if self.training_log_.stopped_reason == "time budget":
-            warnings_list.append(
-                f"training stopped by the time budget after {self.training_log_.steps} steps"
-            )
+        se = calibrated_stderr(mi, se_mc, diff)
+        gen = torch.Generator(device=self.device_).manual_seed(self._estimate_seed_ + 2)
+        # MI density 1/2 gap(logsnr) at the two edges of the window, on up to 1024 points;
+        m = min(n, 1024)
+        edges = logsnr_grid(self.proposal_.low, self.proposal_.high, 2, device=self.device_)
+        # both forms must show the gap open (an imperfect network's orthogonal gap is noise > 0)
+        ec = mmse_on_grid(self.model_, xt[:m], yt[:m], edges, 2, gen)
+        edge = np.minimum(ec["gap_orthogonal"], ec["mmse"] - ec["mmse_cond"])
+        edge_density = (0.5 * float(edge[0]), 0.5 * float(edge[1]))
+        train_mi = train_se = None
+        if getattr(self, "_train_check_", None) is not None:
+            xtr, ytr = self._train_check_
+            tr = gap_draws(self.model_, xtr, ytr, self.proposal_, k, gen)
+            train_mi = tr.estimate(form)[0]
+            train_se = math.hypot(tr.estimate(form)[1], se_mc)
+        test = None
+        if self.n_permutations > 0:
+            test = permutation_test(self.model_, xt, yt, self.proposal_,
+                                    n_permutations=self.n_permutations,
+                                    k_draws=max(1, min(8, math.ceil(4096 / n))), generator=gen)
+        bound = getattr(self, "label_entropy_", None)
+        mi_unclipped = mi
+        if bound is not None and mi > bound:
+            mi = bound
+        flags = reliability_flags(
+            mi=mi, edge_density=edge_density, window=(self.proposal_.low, self.proposal_.high),
+            n_train=self.n_train_, dim_x=self.dim_x_, dim_y=self.dim_y_,
+            train_mi=train_mi, train_gap_stderr=train_se or 0.0, upper_bound=bound,
+            mi_unclipped=mi_unclipped,
+            time_budget_hit=self.training_log_.stopped_reason == "time budget",
+            steps=self.training_log_.steps, adaptive=self.variant_.endswith("adaptive"))
+        warnings_list = [f["message"] for f in flags]
         for w in warnings_list:
             warnings.warn(w, MMGWarning, stacklevel=2)
         u = self.units
         diagnostics = {
-            f"mi_{form}": nats_to(mi, u), f"stderr_{form}": nats_to(se, u),
+            f"mi_{form}": nats_to(mi_unclipped, u),
+            f"stderr_{form}": nats_to(se_mc, u),
             f"mi_{other}": nats_to(mi_o, u), f"stderr_{other}": nats_to(se_o, u),
+            "stderr_mc": nats_to(se_mc, u),
             "direct_minus_orthogonal": nats_to(diff, u),
             "direct_minus_orthogonal_stderr": nats_to(se_diff, u),
             "integrand": form,
+            "variant_used": self.variant_,
+            "auto": self.auto_,
+            "edge_mi_density": [nats_to(v, u) for v in edge_density],
+            "mi_on_training_points": None if train_mi is None else nats_to(train_mi, u),
+            "permutation_test": test,
             "proposal": self.proposal_.to_dict(),
             "adaptation": self.adaptation_,
             "k_draws": k,
@@ -372,11 +435,17 @@ class MMGEstimator(ParamsMixin):
                         "n_parameters": int(sum(p.numel() for p in self.model_.parameters()))},
             "device": str(self.device_),
             "seconds_fit": self.seconds_fit_,
+            "flags": flags,
             "warnings": warnings_list,
         }
-        return MIResult(mi=nats_to(mi, u), stderr=nats_to(se, u), units=u, variant=self.variant,
+        if bound is not None:
+            diagnostics["label_entropy"] = nats_to(bound, u)
+        return MIResult(mi=nats_to(mi, u), stderr=nats_to(se, u), units=u, variant=self.variant_,
                         n_train=self.n_train_, n_test=n,
-                        seconds=time.perf_counter() - t0, diagnostics=diagnostics)
+                        seconds=time.perf_counter() - t0, diagnostics=diagnostics,
+                        p_value=None if test is None else test["p_value"],
+                        upper_bound=None if bound is None else nats_to(bound, u),
+                        lower_bound_only=any(f["code"] == "gap_open_upper" for f in flags))
 
     def mmse_curve(self, x: Any, y: Any, grid: Optional[np.ndarray] = None,
                    k_draws: int = 4) -> MMSECurve:
@@ -402,7 +471,7 @@ class MMGEstimator(ParamsMixin):
         """Per-sample contributions whose mean is the estimate (shape (n,), in ``units``).
         Each is a noisy (k_draws-sample) estimate of the pointwise MI i(x; y)."""
         draws, _, _ = self._draws(x, y)
-        return nats_to(1.0, self.units) * draws.pointwise(_FORM[self.variant])
+        return nats_to(1.0, self.units) * draws.pointwise(_FORM[self.variant_])
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike) -> Path:
@@ -423,6 +492,8 @@ class MMGEstimator(ParamsMixin):
                 "network": self.network_kind_, "x_image_shape": self.x_image_shape_,
                 "y_image_shape": self.y_image_shape_,
                 "adaptation": self.adaptation_, "estimate_seed": self._estimate_seed_,
+                "variant": self.variant_, "auto": self.auto_,
+                "label_entropy": getattr(self, "label_entropy_", None),
                 "x_scaler": None if self.x_scaler_ is None else self.x_scaler_.to_dict(),
                 "y_scaler": None if self.y_scaler_ is None else self.y_scaler_.to_dict(),
                 "y_encoder": None if self.y_encoder_ is None else self.y_encoder_.to_dict(),
@@ -463,6 +534,10 @@ class MMGEstimator(ParamsMixin):
         est.y_encoder_ = None if f["y_encoder"] is None else OneHot.from_dict(f["y_encoder"])
         est.proposal_ = proposal_from_dict(f["proposal"])
         est.adaptation_ = f["adaptation"]
+        est.variant_ = f.get("variant", est.variant)
+        est.auto_ = f.get("auto")
+        if f.get("label_entropy") is not None:
+            est.label_entropy_ = float(f["label_entropy"])
         est._estimate_seed_ = f["estimate_seed"]
         est.seconds_fit_ = f["seconds_fit"]
         log = TrainingLog(steps=f["training"]["steps"], seconds=f["training"]["seconds"],

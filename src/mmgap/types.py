@@ -57,7 +57,13 @@ class MIResult:
     ----------
     mi : the estimate, in ``units``.
     stderr : standard error of ``mi`` (see the estimator's docs for what it covers).
-    ci95 : (low, high), the normal 95% interval ``mi +- 1.96 stderr``.
+    ci95 : (low, high): ``mi +- 1.96 stderr`` clipped to [0, upper_bound] (MI is never
+        negative); low is 0 when ``p_value`` > 0.05 (independence not rejected at 5%);
+        high is ``inf`` when ``lower_bound_only``.
+    p_value : p-value of the test of independence (H0: I(X;Y) = 0), or None if not run.
+    upper_bound : a known cap on the MI (e.g. H(Y) for discrete labels), or None.
+    lower_bound_only : the estimate misses part of the MI (e.g. the MMSE gap is still open at
+        the edge of the log-SNR window), so the interval has no upper end.
     units : "nats" or "bits".
     variant : which estimator/variant produced it (e.g. "orthogonal").
     n_train, n_test : sample sizes used for fitting and for the estimate.
@@ -74,23 +80,39 @@ class MIResult:
     n_test: int = 0
     seconds: float = 0.0
     diagnostics: Dict[str, Any] = field(default_factory=dict)
+    p_value: Optional[float] = None
+    upper_bound: Optional[float] = None
+    lower_bound_only: bool = False
 
     @property
     def ci95(self) -> Tuple[float, float]:
         half = Z95 * self.stderr if math.isfinite(self.stderr) else math.inf
-        return (self.mi - half, self.mi + half)
+        cap = math.inf if self.upper_bound is None else self.upper_bound
+        lo = max(self.mi - half, 0.0)
+        if self.p_value is not None and self.p_value > 0.05:
+            lo = 0.0  # the test does not reject I = 0 at 5%: 0 stays in the 95% set
+        hi = math.inf if self.lower_bound_only else min(self.mi + half, cap)
+        return (min(lo, hi), max(hi, 0.0))
+
+    @property
+    def flags(self) -> list:
+        """Reliability flags ({"code", "message", "action"}) raised for this estimate."""
+        return list(self.diagnostics.get("flags", []))
 
     def to_dict(self) -> Dict[str, Any]:
         out = asdict(self)
-        out["ci95"] = list(self.ci95)
+        lo, hi = self.ci95
+        out["ci95"] = [lo, hi if math.isfinite(hi) else None]
         return _jsonable(out)
 
     def summary(self) -> str:
         """One line such as ``I(X;Y) = 0.412 ± 0.006 nats (95% CI 0.400–0.424), orthogonal, ...``."""
         lo, hi = self.ci95
+        hi_text = f"{hi:.3f}" if math.isfinite(hi) else "inf"
+        p = "" if self.p_value is None else f", p = {self.p_value:.3g}"
         return (
             f"I(X;Y) = {self.mi:.3f} \u00b1 {self.stderr:.3f} {self.units} "
-            f"(95% CI {lo:.3f}\u2013{hi:.3f}), {self.variant}, "
+            f"(95% CI {lo:.3f}\u2013{hi_text}){p}, {self.variant}, "
             f"{self.n_train}/{self.n_test} samples, {self.seconds:.1f} s"
         )
 

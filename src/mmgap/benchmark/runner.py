@@ -64,9 +64,16 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
         d = res.diagnostics
         rec.update(estimate=res.mi, stderr=res.stderr, success=True,
                    n_train=res.n_train, n_test=res.n_test)
-        for key in ("mi_direct", "mi_orthogonal"):
+        lo, hi = res.ci95
+        rec["ci95"] = [lo, hi if hi != float("inf") else None]
+        if res.p_value is not None:
+            rec["p_value"] = res.p_value
+        for key in ("mi_direct", "mi_orthogonal", "stderr_mc", "variant_used",
+                    "edge_mi_density", "mi_on_training_points"):
             if key in d:
                 rec[key] = d[key]
+        if "flags" in d:
+            rec["flags"] = [f["code"] for f in d["flags"]]
         if "training" in d:
             rec["steps"] = d["training"]["steps"]
             rec["best_step"] = d["training"]["best_step"]
