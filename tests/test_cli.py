@@ -165,3 +165,23 @@ def test_help_for_every_command(capsys):
             main(argv)
         assert exc.value.code == 0
         assert "usage: mmgap" in capsys.readouterr().out
+
+
+def test_test_command_prints_p_value_and_decision(npz, capsys):
+    code, out, err = run(capsys, ["test", npz, "--permutations", "49", *FAST])
+    assert code == 0, err
+    assert out.startswith("p = 0.02 (49 permutations): dependent") and "alpha = 0.05" in out
+    code, out, _ = run(capsys, ["test", npz, "--json", "--alpha", "0.01", *FAST])
+    obj = json.loads(out)
+    assert obj["p_value"] == pytest.approx(0.005) and obj["dependent"] is True
+    assert obj["alpha"] == 0.01 and "flags" in obj["diagnostics"]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--alpha", "1.5"], "--alpha"),
+    (["--permutations", "0"], "--permutations"),
+    (["--method", "ksg"], "no independence test"),
+])
+def test_test_command_bad_options(npz, capsys, argv, message):
+    code, _, err = run(capsys, ["test", npz, *argv, *FAST])
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

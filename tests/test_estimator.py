@@ -332,3 +332,63 @@ def test_gaussian_prior_option_and_round_trip(tmp_path, gaussian_1d):
     assert again.estimate(x[500:], y[500:]).mi == pytest.approx(before, rel=1e-6)
     plain = MMGEstimator(n_steps=10, verbose=False).fit(x, y)
     assert plain.model_.prior is None  # auto: off for the non-adaptive variants
+
+
+# ---------------------------------------------------------------- trust: auto variant, test, flags
+
+def test_auto_variant_switches_to_the_adapted_window_on_high_mi():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(600, 3))
+    y = x + 1e-3 * rng.normal(size=(600, 3))  # ~20 nats: the gap runs far past logsnr 9
+    est = MMGEstimator(n_steps=40, verbose=False, random_state=0).fit(x, y)
+    assert est.variant == "auto" and est.variant_ == "orthogonal-adaptive"
+    assert est.auto_["gaussian_tail_share"] > 0.2
+    x1, y1 = x[:, :1], 0.75 * x[:, :1] + 0.66 * rng.normal(size=(600, 1))
+    est1 = MMGEstimator(n_steps=40, verbose=False, random_state=0).fit(x1, y1)
+    assert est1.variant_ == "orthogonal" and est1.auto_["gaussian_tail_share"] < 0.001
+    assert MMGEstimator(variant="direct", **FAST).fit(x1, y1).auto_ is None
+
+
+def test_estimate_has_p_value_flags_and_calibrated_stderr(gaussian_1d):
+    x, y = gaussian_1d(2000, 3)
+    res = estimate_mi(x, y, random_state=0, n_steps=300, verbose=False)
+    d = res.diagnostics
+    assert res.p_value == pytest.approx(1 / 200)  # 199 permutations, none as large
+    assert d["permutation_test"]["n_permutations"] == 199
+    assert res.stderr >= d["stderr_mc"] > 0
+    assert res.stderr == pytest.approx(math.sqrt(d["stderr_mc"] ** 2 + d["direct_minus_orthogonal"] ** 2
+                                                 + (0.015 * res.mi) ** 2))
+    assert isinstance(res.flags, list) and d["variant_used"] == "orthogonal"
+    assert json.loads(json.dumps(res.to_dict()))["p_value"] == res.p_value
+    none = estimate_mi(x, y, random_state=0, n_steps=50, verbose=False, n_permutations=0)
+    assert none.p_value is None and none.diagnostics["permutation_test"] is None
+    with pytest.raises(ValueError, match="n_permutations"):
+        MMGEstimator(n_permutations=-1).fit(x, y)
+
+
+def test_few_samples_flag_and_warning():
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(120, 20)), rng.normal(size=(120, 20))
+    with pytest.warns(mmgap.MMGWarning, match="fewer than 10 per dimension"):
+        res = estimate_mi(x, y, n_steps=30, verbose=False, n_permutations=19)
+    assert "few_samples" in [f["code"] for f in res.flags]
+
+
+def test_label_entropy_caps_the_estimate():
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, size=800)
+    x = labels[:, None] + 0.3 * rng.normal(size=(800, 2))
+    est = MMGEstimator(y_discrete=True, n_steps=200, verbose=False, random_state=0).fit(x[:600], labels[:600])
+    assert est.label_entropy_ == pytest.approx(label_entropy_of(labels[:600]))
+    est.label_entropy_ = 0.05  # pretend a smaller cap to exercise the clipping path
+    with pytest.warns(mmgap.MMGWarning, match="entropy of the labels"):
+        res = est.estimate(x[600:], labels[600:])
+    assert res.mi == pytest.approx(0.05) and res.upper_bound == pytest.approx(0.05)
+    assert res.ci95[1] <= 0.05 + 1e-12 and "exceeds_bound" in [f["code"] for f in res.flags]
+    assert res.diagnostics["mi_orthogonal"] > 0.05  # the unclipped value is kept
+
+
+def label_entropy_of(labels):
+    p = np.bincount(labels) / len(labels)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())

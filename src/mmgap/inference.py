@@ -155,10 +155,11 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
                            "the denoiser is likely to fit noise; check res.p_value and use "
                            "more samples or fewer dimensions", "none"))
     if train_mi is not None:
-        excess = train_mi - mi
-        if excess > max(OVERFIT_REL * max(mi, 0.0), 3.0 * train_gap_stderr, 0.01):
+        held = mi if mi_unclipped is None else mi_unclipped
+        excess = train_mi - held
+        if excess > max(OVERFIT_REL * max(held, 0.0), 3.0 * train_gap_stderr, 0.01):
             flags.append(_flag("overfit", f"on training points the estimate is {train_mi:.4f} "
-                               f"against {mi:.4f} held out: the denoiser memorised pairs; use "
+                               f"against {held:.4f} held out: the denoiser memorised pairs; use "
                                "more samples, fewer steps or weight decay", "none"))
     if upper_bound is not None and mi_unclipped is not None and mi_unclipped > upper_bound:
         flags.append(_flag("exceeds_bound", f"the estimate {mi_unclipped:.4f} exceeded the "

@@ -1,0 +1,312 @@
+"""Calibration of mmgap's answers: interval coverage, the independence test's false-positive
+rate and power, and how well the reliability flags pick out the runs that miss.
+
+Usage:
+    # coverage, width, accuracy and flags from `mmgap bench` folders; seeds split into the
+    # selection seeds (where constants were chosen) and the reported seeds
+    python benchmarks/calibration.py coverage docs/benchmarks/calibration/bmi40 --select-seeds 0
+    # the null suite: 100 independent data sets (dims 1-50; Gaussian, Student-t, uniform and
+    # image-shaped x; n 1,000-10,000), `mmg` p-values
+    python benchmarks/calibration.py null --out docs/benchmarks/calibration/null.jsonl --jobs 2
+    # the power suite: weak and non-monotone dependence, mmg against hyppo's HSIC and
+    # distance-correlation tests and a KSG permutation test on the same data
+    python benchmarks/calibration.py power --out docs/benchmarks/calibration/power.jsonl --jobs 2
+    python benchmarks/calibration.py summary docs/benchmarks/calibration/null.jsonl \
+        docs/benchmarks/calibration/power.jsonl
+
+hyppo is a benchmark-only dependency (`pip install hyppo`); without it the power suite runs
+mmg and KSG only. Both suites are resumable: records already in --out are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+PASS_ABS, PASS_REL = 0.1, 0.1  # the bmi40 criterion of `mmgap report`
+
+# ----------------------------------------------------------------------------- data sets
+
+NULL_KINDS = ("gaussian", "student", "uniform", "image")
+NULL_DIMS = (1, 2, 5, 10, 25, 50)
+NULL_NS = (1000, 2000, 5000, 10000)
+
+
+def null_spec(i: int) -> dict:
+    """Data set i of the null suite: every (kind, dim) pair at every n, seeds 0, 1, ..."""
+    return {"suite": "null", "id": i, "kind": NULL_KINDS[i % 4],
+            "dim": NULL_DIMS[(i // 4) % len(NULL_DIMS)], "n": NULL_NS[(i // 24) % len(NULL_NS)]}
+
+
+def null_data(spec: dict):
+    rng = np.random.default_rng(1000 + spec["id"])
+    n, d, kind = spec["n"], spec["dim"], spec["kind"]
+    if kind == "gaussian":
+        x, y = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    elif kind == "student":
+        x, y = rng.standard_t(3, size=(n, d)), rng.standard_t(3, size=(n, d))
+    elif kind == "uniform":
+        x, y = rng.uniform(size=(n, d)), rng.uniform(size=(n, d))
+    else:  # 8x8 images of one Gaussian blob at a random place, y independent of them
+        g = np.arange(8.0)
+        cx, cy = rng.uniform(1, 6, size=(2, n))
+        x = np.exp(-((g[None, :, None] - cx[:, None, None]) ** 2 +
+                     (g[None, None, :] - cy[:, None, None]) ** 2) / 4.0)
+        x = x + 0.1 * rng.normal(size=x.shape)
+        y = rng.normal(size=(n, d))
+    return x, y
+
+
+# power suite: name -> (kind, dim, strength); strength is the true MI for the Gaussian kinds
+POWER_CONFIGS = {
+    "gauss-1d-0.01": ("gauss", 1, 0.01), "gauss-1d-0.03": ("gauss", 1, 0.03),
+    "gauss-1d-0.1": ("gauss", 1, 0.1), "gauss-5d-0.01": ("gauss", 5, 0.01),
+    "gauss-5d-0.03": ("gauss", 5, 0.03), "gauss-5d-0.1": ("gauss", 5, 0.1),
+    "gauss-25d-0.03": ("gauss", 25, 0.03), "gauss-25d-0.1": ("gauss", 25, 0.1),
+    "sparse-50d-0.05": ("sparse", 50, 0.05),
+    "square-1d": ("square", 1, 0.0), "sine-1d": ("sine", 1, 0.0), "circle-2d": ("circle", 2, 0.0),
+}
+POWER_N = 5000
+POWER_REPS = 10
+
+
+def power_spec(name: str, rep: int) -> dict:
+    kind, dim, mi = POWER_CONFIGS[name]
+    return {"suite": "power", "id": f"{name}#{rep}", "config": name, "rep": rep,
+            "kind": kind, "dim": dim, "mi": mi, "n": POWER_N}
+
+
+def power_data(spec: dict):
+    rng = np.random.default_rng(_stable_seed(spec["id"]))
+    n, d, kind = spec["n"], spec["dim"], spec["kind"]
+    if kind == "gauss":  # d independent pairs with correlation rho, total MI = mi
+        rho = math.sqrt(1 - math.exp(-2 * spec["mi"] / d))
+        x = rng.normal(size=(n, d))
+        y = rho * x + math.sqrt(1 - rho ** 2) * rng.normal(size=(n, d))
+    elif kind == "sparse":  # 50+50 dims, dependence in one coordinate pair only
+        rho = math.sqrt(1 - math.exp(-2 * spec["mi"]))
+        x, y = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+        y[:, 0] = rho * x[:, 0] + math.sqrt(1 - rho ** 2) * y[:, 0]
+    elif kind == "square":  # non-monotone: zero correlation
+        x = rng.normal(size=(n, 1))
+        y = x ** 2 + 3.0 * rng.normal(size=(n, 1))
+    elif kind == "sine":
+        x = rng.uniform(-3, 3, size=(n, 1))
+        y = np.sin(3 * x) + 1.5 * rng.normal(size=(n, 1))
+    else:  # circle
+        t = rng.uniform(0, 2 * np.pi, size=n)
+        x = np.c_[np.cos(t), rng.normal(size=n)] + 0.6 * rng.normal(size=(n, 2))
+        y = np.c_[np.sin(t), rng.normal(size=n)] + 0.6 * rng.normal(size=(n, 2))
+    return x, y
+
+
+def _stable_seed(text: str) -> int:
+    return int.from_bytes(text.encode(), "little") % (2**32)
+
+
+# ----------------------------------------------------------------------------- tests
+
+def mmg_test(x, y, seed, n_steps):
+    import mmgap
+
+    t0 = time.perf_counter()
+    res = mmgap.estimate_mi(x, y, random_state=seed, n_steps=n_steps, verbose=False)
+    return {"p_value": res.p_value, "mi": res.mi, "stderr": res.stderr,
+            "flags": [f["code"] for f in res.flags], "seconds": time.perf_counter() - t0}
+
+
+def ksg_perm_test(x, y, seed, n_permutations=199):
+    from mmgap.baselines.ksg import _standardise_columns, ksg_mi
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    xs, ys = _standardise_columns(np.asarray(x, float)), _standardise_columns(np.asarray(y, float))
+    obs = ksg_mi(xs, ys, 5)[0]
+    null = np.array([ksg_mi(xs, ys[rng.permutation(len(ys))], 5)[0] for _ in range(n_permutations)])
+    return {"p_value": float((1 + np.sum(null >= obs)) / (1 + n_permutations)), "mi": obs,
+            "seconds": time.perf_counter() - t0}
+
+
+def hyppo_test(name, x, y, seed):
+    from hyppo.independence import Dcorr, Hsic
+
+    t0 = time.perf_counter()
+    np.random.seed(seed)
+    test = Hsic() if name == "hsic" else Dcorr()
+    stat, p = test.test(np.asarray(x, float), np.asarray(y, float), reps=1000, workers=1, auto=True)
+    return {"p_value": float(p), "statistic": float(stat), "seconds": time.perf_counter() - t0}
+
+
+def run_spec(args):
+    spec, n_steps, methods = args
+    import torch
+
+    torch.set_num_threads(1)
+    x, y = (null_data if spec["suite"] == "null" else power_data)(spec)
+    seed = spec["id"] if isinstance(spec["id"], int) else _stable_seed(spec["id"]) % 10000
+    out = dict(spec, n_steps=n_steps, results={})
+    for m in methods:
+        try:
+            if m == "mmg":
+                out["results"][m] = mmg_test(x, y, seed, n_steps)
+            elif m == "ksg-perm":
+                out["results"][m] = ksg_perm_test(x.reshape(len(x), -1), y, seed)
+            else:
+                out["results"][m] = hyppo_test(m, x.reshape(len(x), -1), y, seed)
+        except Exception as err:  # recorded, the suite goes on
+            out["results"][m] = {"error": f"{type(err).__name__}: {err}"}
+    return out
+
+
+def run_suite(specs, out_path, n_steps, methods, jobs):
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    done = set()
+    if out_path.exists():
+        done = {json.loads(l)["id"] for l in out_path.read_text().splitlines() if l.strip()}
+    todo = [(s, n_steps, methods) for s in specs if s["id"] not in done]
+    print(f"{len(todo)} data sets to run ({len(done)} already in {out_path})", flush=True)
+    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
+
+    t0 = time.time()
+    with open(out_path, "a") as fh, ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+        for i, rec in enumerate(pool.map(run_spec, todo), 1):
+            fh.write(json.dumps(rec) + "\n")
+            fh.flush()
+            print(f"{i}/{len(todo)} {rec['id']} {time.time() - t0:.0f} s", flush=True)
+
+
+# ----------------------------------------------------------------------------- summaries
+
+def clopper_pearson(k: int, n: int, level: float = 0.95):
+    from scipy.stats import beta
+
+    a = (1 - level) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def summary(paths, alpha=0.05):
+    lines = []
+    for path in paths:
+        recs = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
+        if not recs:
+            continue
+        suite = recs[0]["suite"]
+        methods = sorted({m for r in recs for m in r["results"]})
+        if suite == "null":
+            lines.append(f"### Null suite ({len(recs)} independent data sets, alpha = {alpha})\n")
+            lines.append("| method | rejections | false-positive rate | 95% CI (Clopper-Pearson) |")
+            lines.append("|---|---|---|---|")
+            for m in methods:
+                ps = [r["results"][m].get("p_value") for r in recs]
+                ps = [p for p in ps if p is not None]
+                k = sum(p <= alpha for p in ps)
+                lo, hi = clopper_pearson(k, len(ps))
+                lines.append(f"| {m} | {k}/{len(ps)} | {k / len(ps):.3f} | {lo:.3f}-{hi:.3f} |")
+            by_kind = {}
+            for r in recs:
+                p = r["results"].get("mmg", {}).get("p_value")
+                if p is not None:
+                    by_kind.setdefault(r["kind"], []).append(p <= alpha)
+            lines.append("\nmmg rejections by kind: " + ", ".join(
+                f"{k} {sum(v)}/{len(v)}" for k, v in sorted(by_kind.items())))
+            cov = [r["results"]["mmg"] for r in recs if "mi" in r["results"].get("mmg", {})]
+            lines.append(f"\nmmg estimate on null data: median {np.median([c['mi'] for c in cov]):.4f} "
+                         f"nats; flags fired on {sum(bool(c['flags']) for c in cov)}/{len(cov)}\n")
+        else:
+            lines.append(f"### Power suite (n = {recs[0]['n']}, alpha = {alpha}; rejections / data sets)\n")
+            lines.append("| config | " + " | ".join(methods) + " |")
+            lines.append("|---|" + "---|" * len(methods))
+            for cfg in POWER_CONFIGS:
+                rows = [r for r in recs if r["config"] == cfg]
+                if not rows:
+                    continue
+                cells = []
+                for m in methods:
+                    ps = [r["results"].get(m, {}).get("p_value") for r in rows]
+                    ps = [p for p in ps if p is not None]
+                    cells.append(f"{sum(p <= alpha for p in ps)}/{len(ps)}" if ps else "-")
+                lines.append(f"| {cfg} | " + " | ".join(cells) + " |")
+            secs = {m: np.median([r["results"][m]["seconds"] for r in recs
+                                  if "seconds" in r["results"].get(m, {})]) for m in methods}
+            lines.append("\nmedian seconds per data set: " +
+                         ", ".join(f"{m} {s:.1f}" for m, s in secs.items()) + "\n")
+    return "\n".join(lines)
+
+
+def coverage(dirs, select_seeds=(0,), abs_tol=PASS_ABS, rel_tol=PASS_REL):
+    from mmgap.benchmark.runner import load_records
+
+    lines = []
+    for d in dirs:
+        recs = [r for r in load_records(d) if r.get("success")]
+        for part, keep in (("selection seeds", lambda s: s in select_seeds),
+                           ("reported seeds", lambda s: s not in select_seeds),
+                           ("all seeds", lambda s: True)):
+            rs = [r for r in recs if keep(int(r["seed"]))]
+            if not rs:
+                continue
+            t = np.array([r["truth"] for r in rs])
+            e = np.array([r["estimate"] for r in rs])
+            lo = np.array([r["ci95"][0] for r in rs])
+            hi = np.array([np.inf if r["ci95"][1] is None else r["ci95"][1] for r in rs])
+            covered = (t >= lo) & (t <= hi)
+            width = hi - lo
+            miss = np.abs(e - t) > np.maximum(abs_tol, rel_tol * t)
+            flagged = np.array([bool(r.get("flags")) for r in rs])
+            seeds = sorted({int(r["seed"]) for r in rs})
+            lines.append(
+                f"- `{d}` {part} {seeds}: {len(rs)} runs; coverage {covered.mean():.3f} "
+                f"({covered.sum()}/{len(rs)}); median width {np.median(width):.4f} nats "
+                f"(median relative width {np.median(width / np.maximum(t, 1e-12)):.3f}); "
+                f"MAE {np.mean(np.abs(e - t)):.4f}; misses {miss.sum()}; flags fire on "
+                f"{(flagged & miss).sum()}/{miss.sum()} misses and {(flagged & ~miss).sum()}/"
+                f"{(~miss).sum()} passes; median seconds {np.median([r['seconds'] for r in rs]):.1f}")
+            if rs and "p_value" in rs[0]:
+                ps = np.array([r["p_value"] for r in rs])
+                lines.append(f"  - p <= 0.05 on {(ps <= 0.05).sum()}/{len(ps)} runs")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("coverage")
+    c.add_argument("dirs", nargs="+")
+    c.add_argument("--select-seeds", type=int, nargs="*", default=[0])
+    for name in ("null", "power"):
+        p = sub.add_parser(name)
+        p.add_argument("--out", required=True)
+        p.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 2)))
+        p.add_argument("--steps", type=int, default=2000, help="MMG training steps")
+        p.add_argument("--count", type=int, default=100 if name == "null" else POWER_REPS,
+                       help="data sets (null) or repetitions per configuration (power)")
+        p.add_argument("--methods", default="mmg" if name == "null" else "mmg,hsic,dcorr,ksg-perm")
+    s = sub.add_parser("summary")
+    s.add_argument("files", nargs="+")
+    s.add_argument("--alpha", type=float, default=0.05)
+    a = ap.parse_args()
+    if a.cmd == "coverage":
+        print(coverage(a.dirs, tuple(a.select_seeds)))
+    elif a.cmd == "summary":
+        print(summary(a.files, a.alpha))
+    else:
+        methods = a.methods.split(",")
+        if a.cmd == "null":
+            specs = [null_spec(i) for i in range(a.count)]
+        else:
+            specs = [power_spec(name, r) for r in range(a.count) for name in POWER_CONFIGS]
+        run_suite(specs, a.out, a.steps, methods, a.jobs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The inference layer: calibrated stderr, the permutation test (exactly valid with any fixed
+denoiser), reliability flags, the interval's clipping rules and the auto variant's rule."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import binom
+
+from mmgap.adaptive import gaussian_tail_share
+from mmgap.gap import GaussianOracle
+from mmgap.inference import (EDGE_GAP_ABS, MODEL_ERROR_REL, calibrated_stderr, label_entropy,
+                             permutation_test, reliability_flags)
+from mmgap.logsnr import TruncatedLogistic
+from mmgap.types import MIResult, Z95
+
+
+def test_calibrated_stderr_is_the_root_sum_of_squares():
+    assert calibrated_stderr(2.0, 0.03, -0.04) == pytest.approx(
+        math.sqrt(0.03 ** 2 + 0.04 ** 2 + (MODEL_ERROR_REL * 2.0) ** 2), rel=1e-12)
+    assert calibrated_stderr(0.0, 0.01, 0.0) == pytest.approx(0.01)
+
+
+def test_label_entropy_is_the_plug_in_entropy():
+    assert label_entropy(np.array([0, 1, 2, 3] * 5)) == pytest.approx(math.log(4))
+    assert label_entropy(np.array([7, 7, 7, 9])) == pytest.approx(
+        -(0.75 * math.log(0.75) + 0.25 * math.log(0.25)))
+
+
+def _cov(rho, d=2):
+    cov = np.eye(2 * d)
+    for i in range(d):
+        cov[i, d + i] = cov[d + i, i] = rho
+    return cov
+
+
+def _gaussian(n, rho, d, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = rho * x + math.sqrt(1 - rho ** 2) * rng.normal(size=(n, d))
+    return torch.tensor(x), torch.tensor(y)
+
+
+def test_permutation_test_is_valid_with_a_wrong_denoiser():
+    """The oracle of a *dependent* Gaussian (rho 0.6) on independent data: the denoiser is
+    wrong, the test must stay valid. 200 data sets, B = 19: P(p <= 0.1) <= 0.1 exactly, so the
+    rejections are at most Binomial(200, 0.1); we allow its 99.9% quantile."""
+    oracle = GaussianOracle(_cov(0.6), 2)
+    prop = TruncatedLogistic(1.0, 2.0, 4.0)
+    gen = torch.Generator().manual_seed(0)
+    ps = []
+    for s in range(200):
+        x, y = _gaussian(60, 0.0, 2, s)
+        ps.append(permutation_test(oracle, x, y, prop, n_permutations=19, k_draws=1,
+                                   generator=gen)["p_value"])
+    ps = np.array(ps)
+    assert set(np.round(ps * 20).astype(int)) <= set(range(1, 21))  # p = j / 20
+    assert (ps <= 0.1).sum() <= binom.ppf(0.999, 200, 0.1)
+    assert (ps <= 0.5).sum() >= binom.ppf(0.001, 200, 0.5)  # not degenerate (always 1)
+
+
+def test_permutation_test_has_power_with_the_right_denoiser():
+    oracle = GaussianOracle(_cov(0.5), 2)
+    x, y = _gaussian(400, 0.5, 2, 1)
+    out = permutation_test(oracle, x, y, TruncatedLogistic(1.0, 2.0, 4.0), n_permutations=99,
+                           k_draws=2, generator=torch.Generator().manual_seed(1))
+    assert out["p_value"] == pytest.approx(1 / 100)
+    assert out["statistic"] > out["null_mean"] + 5 * out["null_sd"]
+    # the statistic is the direct-form estimate: near the true MI, 2 * (-1/2 log(1 - 0.25))
+    assert out["statistic"] == pytest.approx(-math.log(0.75), abs=0.12)
+
+
+def test_permutation_test_gives_p_one_when_y_is_ignored():
+    oracle = GaussianOracle(np.eye(4), 2)  # independent oracle: conditional == unconditional
+    x, y = _gaussian(50, 0.9, 2, 2)
+    out = permutation_test(oracle, x, y, TruncatedLogistic(1.0, 2.0, 4.0), n_permutations=9,
+                           generator=torch.Generator().manual_seed(0))
+    assert out["p_value"] == 1.0
+    with pytest.raises(ValueError, match="n_permutations"):
+        permutation_test(oracle, x, y, TruncatedLogistic(1.0, 2.0, 4.0), n_permutations=0)
+
+
+def test_interval_rules():
+    r = MIResult(mi=0.01, stderr=0.02)
+    assert r.ci95 == pytest.approx((0.0, 0.01 + Z95 * 0.02))  # never below 0
+    r = MIResult(mi=0.5, stderr=0.01, p_value=0.3)  # independence not rejected: 0 stays in
+    assert r.ci95[0] == 0.0
+    r = MIResult(mi=0.5, stderr=0.01, p_value=0.001)
+    assert r.ci95 == pytest.approx((0.5 - Z95 * 0.01, 0.5 + Z95 * 0.01))
+    r = MIResult(mi=2.3, stderr=0.1, upper_bound=2.302585)
+    assert r.ci95[1] == pytest.approx(2.302585)
+    r = MIResult(mi=5.0, stderr=0.1, lower_bound_only=True)
+    assert r.ci95[1] == math.inf
+    d = json.loads(json.dumps(r.to_dict()))  # strict JSON: no Infinity
+    assert d["ci95"][1] is None and d["lower_bound_only"] is True
+    assert "p = 0.3" in MIResult(mi=0.5, stderr=0.01, p_value=0.3).summary()
+
+
+def _flags(**kw):
+    base = dict(mi=1.0, edge_density=(0.0, 0.0), window=(-7.0, 9.0), n_train=8000, dim_x=5,
+                dim_y=5, train_mi=1.0, train_gap_stderr=0.01)
+    base.update(kw)
+    return [f["code"] for f in reliability_flags(**base)]
+
+
+def test_flags_fire_only_on_their_condition():
+    assert _flags() == []
+    assert _flags(edge_density=(0.0, 0.03)) == ["gap_open_upper"]
+    assert _flags(edge_density=(0.0, 0.015)) == []  # below 2% of the MI per unit
+    assert _flags(mi=0.0, train_mi=0.0, edge_density=(EDGE_GAP_ABS * 0.9, 0.0)) == []
+    assert _flags(mi=0.0, train_mi=0.0, edge_density=(EDGE_GAP_ABS * 1.1, 0.0)) == ["gap_open_lower"]
+    assert _flags(n_train=99) == ["few_samples"]
+    assert _flags(train_mi=1.5) == ["overfit"]
+    assert _flags(train_mi=1.2) == []
+    assert _flags(upper_bound=0.69, mi_unclipped=0.9) == ["exceeds_bound"]
+    assert _flags(upper_bound=0.69, mi_unclipped=0.6, train_mi=0.6) == []
+    assert _flags(time_budget_hit=True, steps=10) == ["time_budget"]
+
+
+@pytest.mark.parametrize("c,high", [(0.3, 2.0), (1e-4, 9.0), (1e-6, 9.0)])
+def test_gaussian_tail_share_matches_closed_form(c, high):
+    """One component with conditional variance c: gap(l) = sigmoid(l) - sigmoid(l + log c),
+    whose area is -log c (= 2 MI) and whose area above h is
+    -log c - log((1 + e^h) / (1 + c e^h))."""
+    total = -math.log(c)
+    above = total - math.log((1 + math.exp(high)) / (1 + c * math.exp(high)))
+    assert gaussian_tail_share(np.array([1.0]), np.array([c]), high) == pytest.approx(
+        above / total, abs=2e-3)
+    assert gaussian_tail_share(np.array([1.0]), np.array([1.0]), high) == 0.0
