@@ -62,7 +62,7 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                    help="integrand form and proposal adaptation; auto = orthogonal, with the "
                         "adapted proposal when a Gaussian fit puts the gap beyond the fixed "
                         "window (see README)")
-    p.add_argument("--permutations", type=int, default=199,
+    p.add_argument("--permutations", type=int, default=99,
                    help="permutations of y within the held-out part for the independence "
                         "test (MMG methods; 0 = no test)")
     p.add_argument("--alpha", type=float, default=0.05,

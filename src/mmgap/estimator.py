@@ -71,7 +71,7 @@ class MMGEstimator(ParamsMixin):
         area beyond the fixed window (high MI); the choice is in ``variant_`` and
         ``diagnostics["auto"]``.
     n_permutations : permutations of y within the evaluation points for the independence
-        test in ``estimate`` (``MIResult.p_value``; 0 = no test). Default 199.
+        test in ``estimate`` (``MIResult.p_value``; 0 = no test). Default 99 (p-values in steps of 0.01).
     n_steps : training steps (budget, default 6000). max_seconds : optional wall-clock budget for training.
     batch_size, learning_rate, weight_decay : optimiser settings (AdamW, warm-up + cosine).
         weight_decay None (auto) is IMAGE_WEIGHT_DECAY (0.3) when x or y is image-shaped and 0
@@ -126,7 +126,7 @@ class MMGEstimator(ParamsMixin):
                  preprocess: str = "rank", y_discrete: bool = False, units: str = "nats",
                  device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True, network: str = "auto",
-                 gaussian_prior: Optional[bool] = None, n_permutations: int = 199):
+                 gaussian_prior: Optional[bool] = None, n_permutations: int = 99):
         self.variant = variant
         self.n_steps = n_steps
         self.batch_size = batch_size
@@ -395,7 +395,7 @@ class MMGEstimator(ParamsMixin):
         if self.n_permutations > 0:
             test = permutation_test(self.model_, xt, yt, self.proposal_,
                                     n_permutations=self.n_permutations,
-                                    k_draws=max(1, min(8, math.ceil(4096 / n))), generator=gen)
+                                    k_draws=max(1, min(8, math.ceil(4000 / n))), generator=gen)
         bound = getattr(self, "label_entropy_", None)
         mi_unclipped = mi
         if bound is not None and mi > bound:
