@@ -72,7 +72,7 @@ POWER_CONFIGS = {
     "sparse-50d-0.05": ("sparse", 50, 0.05),
     "square-1d": ("square", 1, 0.0), "sine-1d": ("sine", 1, 0.0), "circle-2d": ("circle", 2, 0.0),
 }
-POWER_N = 5000
+POWER_N = 2000
 POWER_REPS = 10
 
 
@@ -121,7 +121,7 @@ def mmg_test(x, y, seed, n_steps):
             "flags": [f["code"] for f in res.flags], "seconds": time.perf_counter() - t0}
 
 
-def ksg_perm_test(x, y, seed, n_permutations=199):
+def ksg_perm_test(x, y, seed, n_permutations=49):
     from mmgap.baselines.ksg import _standardise_columns, ksg_mi
 
     t0 = time.perf_counter()

@@ -18,6 +18,7 @@ ALLOWED = {
     "gap.py": {"logsnr", "types"},
     "adaptive.py": {"logsnr"},
     "training.py": {"logsnr", "gap"},
+    "inference.py": {"logsnr", "gap"},
     "plotting.py": {"types"},
     "dataio.py": set(),
     "images.py": set(),
