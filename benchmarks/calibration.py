@@ -243,6 +243,18 @@ def summary(paths, alpha=0.05):
     return "\n".join(lines)
 
 
+def _disagree(r):
+    """The forms_disagree flag from a record's two forms (records written before the flag
+    existed do not list it; the 3-standard-error part of the rule is not recorded, so this
+    can only fire more often than the library's flag)."""
+    from mmgap.inference import DISAGREE_REL
+
+    if "mi_direct" not in r or "mi_orthogonal" not in r:
+        return False
+    delta = r["mi_direct"] - r["mi_orthogonal"]
+    return abs(delta) > max(DISAGREE_REL * abs(r["estimate"]), 0.05)
+
+
 def coverage(dirs, select_seeds=(0,), abs_tol=PASS_ABS, rel_tol=PASS_REL):
     from mmgap.benchmark.runner import load_records
 
@@ -262,7 +274,7 @@ def coverage(dirs, select_seeds=(0,), abs_tol=PASS_ABS, rel_tol=PASS_REL):
             covered = (t >= lo) & (t <= hi)
             width = hi - lo
             miss = np.abs(e - t) > np.maximum(abs_tol, rel_tol * t)
-            flagged = np.array([bool(r.get("flags")) for r in rs])
+            flagged = np.array([bool(r.get("flags")) or _disagree(r) for r in rs])
             seeds = sorted({int(r["seed"]) for r in rs})
             lines.append(
                 f"- `{d}` {part} {seeds}: {len(rs)} runs; coverage {covered.mean():.3f} "

@@ -117,6 +117,9 @@ def test_flags_fire_only_on_their_condition():
     assert _flags(upper_bound=0.69, mi_unclipped=0.9) == ["exceeds_bound"]
     assert _flags(upper_bound=0.69, mi_unclipped=0.6, train_mi=0.6) == []
     assert _flags(time_budget_hit=True, steps=10) == ["time_budget"]
+    assert _flags(delta=-0.6, delta_stderr=0.01) == ["forms_disagree"]
+    assert _flags(delta=-0.4, delta_stderr=0.01) == []
+    assert _flags(delta=-0.6, delta_stderr=0.3) == []
 
 
 @pytest.mark.parametrize("c,high", [(0.3, 2.0), (1e-4, 9.0), (1e-6, 9.0)])

@@ -406,7 +406,8 @@ class MMGEstimator(ParamsMixin):
             train_mi=train_mi, train_gap_stderr=train_se or 0.0, upper_bound=bound,
             mi_unclipped=mi_unclipped,
             time_budget_hit=self.training_log_.stopped_reason == "time budget",
-            steps=self.training_log_.steps, adaptive=self.variant_.endswith("adaptive"))
+            steps=self.training_log_.steps, adaptive=self.variant_.endswith("adaptive"),
+            delta=diff, delta_stderr=se_diff)
         warnings_list = [f["message"] for f in flags]
         for w in warnings_list:
             warnings.warn(w, MMGWarning, stacklevel=2)

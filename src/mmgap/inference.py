@@ -30,7 +30,7 @@ from .logsnr import add_noise
 
 __all__ = ["MODEL_ERROR_REL", "calibrated_stderr", "permutation_test", "label_entropy",
            "reliability_flags", "EDGE_GAP_REL", "EDGE_GAP_ABS", "FEW_SAMPLES_PER_DIM",
-           "OVERFIT_REL"]
+           "OVERFIT_REL", "DISAGREE_REL"]
 
 # Relative model-error floor of the calibrated stderr. Chosen on seed 0 only (bmi40, 40 tasks,
 # and the 50 high-MI sparse/half-cube tasks, 90 runs) as the smallest value of 0.01, 0.0125,
@@ -43,6 +43,7 @@ EDGE_GAP_REL = 0.02   # MI density (nats per log-SNR unit) at a window edge, rel
 EDGE_GAP_ABS = 0.005  # ... and in absolute terms (nats per log-SNR unit)
 FEW_SAMPLES_PER_DIM = 10  # fewer training samples than this times (dim_x + dim_y)
 OVERFIT_REL = 0.25    # training-point estimate above the held-out one by this share (and 3 se)
+DISAGREE_REL = 0.5    # integrand forms apart by this share of the estimate (and 0.05, 3 se)
 
 
 def calibrated_stderr(mi: float, stderr_mc: float, delta: float,
@@ -122,7 +123,8 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
                       train_mi: Optional[float] = None, train_gap_stderr: float = 0.0,
                       upper_bound: Optional[float] = None, mi_unclipped: Optional[float] = None,
                       time_budget_hit: bool = False, steps: int = 0,
-                      adaptive: bool = False) -> List[Dict[str, str]]:
+                      adaptive: bool = False, delta: float = 0.0,
+                      delta_stderr: float = 0.0) -> List[Dict[str, str]]:
     """The conditions under which the reported interval should not be trusted, as a list of
     {"code", "message", "action"} (all values in nats).
 
@@ -132,6 +134,9 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
     - ``few_samples``: fewer than FEW_SAMPLES_PER_DIM * (dim_x + dim_y) training samples.
     - ``overfit``: the estimate on training points exceeds the held-out one by more than
       OVERFIT_REL of it and 3 standard errors (the network memorised pairs).
+    - ``forms_disagree``: the direct and orthogonal forms differ (``delta``) by more than
+      DISAGREE_REL of the estimate, 0.05 nats and 3 standard errors; the interval includes
+      the difference, so it is wide, and the denoiser has not resolved the dependence.
     - ``exceeds_bound``: the estimate was above a known cap (H(Y) of discrete labels).
     - ``time_budget``: training stopped by the wall-clock budget.
     """
@@ -161,6 +166,11 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
             flags.append(_flag("overfit", f"on training points the estimate is {train_mi:.4f} "
                                f"against {held:.4f} held out: the denoiser memorised pairs; use "
                                "more samples, fewer steps or weight decay", "none"))
+    if abs(delta) > max(DISAGREE_REL * abs(mi), 0.05, 3.0 * delta_stderr):
+        flags.append(_flag("forms_disagree", f"the direct and orthogonal integrands differ by "
+                           f"{delta:+.4f} against an estimate of {mi:.4f}: the denoiser has not "
+                           "resolved the dependence; the interval is widened by the difference. "
+                           "Raise n_steps or the sample size", "interval widened"))
     if upper_bound is not None and mi_unclipped is not None and mi_unclipped > upper_bound:
         flags.append(_flag("exceeds_bound", f"the estimate {mi_unclipped:.4f} exceeded the "
                            f"entropy of the labels, {upper_bound:.4f}, which caps I(X;Y)",
