@@ -52,7 +52,7 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 def _add_training_args(p: argparse.ArgumentParser) -> None:
     from .estimator import DEFAULT_VARIANT, VARIANTS
     p.add_argument("--method", default="mmg",
-                     help="estimator: mmg (default variant), mmg-direct, mmg-orthogonal, "
+                     help="estimator: mmg (default variant, auto), mmg-direct, mmg-orthogonal, "
                           "mmg-adaptive, mmg-orthogonal-adaptive, or a baseline: ksg, cca, "
                           "infonce, nwj, dv, mine, minde (see `mmgap methods`). Training options "
                           "(--steps, --seed, --test-size, --preprocess, --device) apply to the "

@@ -27,7 +27,7 @@ _MMG_REF = ("Yu, Shi, Kong, Jia, Ver Steeg, Mutual information estimation via th
             "in diffusion, arXiv 2509.20609")
 
 MMG_METHODS: Dict[str, Tuple[Optional[str], str]] = {
-    "mmg": (None, "MMG, default variant (orthogonal integrand, fixed proposal)"),
+    "mmg": (None, "MMG, default variant auto (orthogonal integrand; adapted proposal when a Gaussian fit puts the gap past the fixed window)"),
     "mmg-direct": ("direct", "MMG: difference of denoising errors, fixed proposal"),
     "mmg-orthogonal": ("orthogonal", "MMG-orthogonal: squared difference of the two predictions"),
     "mmg-adaptive": ("adaptive", "MMG-adaptive: direct integrand, proposal adapted after a pilot"),
