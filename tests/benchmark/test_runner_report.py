@@ -197,3 +197,18 @@ def test_sigterm_stops_a_local_sweep_and_its_workers(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_report_interval_section(tmp_path):
+    from mmgap.benchmark.report import write_report
+
+    recs = []
+    for seed, (ci, p, flags) in enumerate([([0.9, 1.1], 0.01, []), ([1.05, None], 0.01, ["gap_open_upper"]),
+                                           ([0.0, 0.5], 0.4, []), ([1.2, 1.4], 0.01, [])]):
+        r = _fake("a", "mmg", seed, 1.0)
+        r.update(ci95=ci, p_value=p, flags=flags)
+        recs.append(r)
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    text = write_report(tmp_path, heatmap=False).read_text()
+    # truth 1.0: covered by [0.9, 1.1] only; widths 0.2, inf, 0.5, 0.2 -> median 0.35
+    assert "| mmg | 4 | 1/4 (25%) | 0.3500 | 1/4 | 3/4 |" in text

@@ -92,6 +92,27 @@ def plot_heatmap(cells: List[Cell], path: os.PathLike) -> None:
     plt.close(fig)
 
 
+def _calibration_lines(records: List[Dict[str, Any]], methods: List[str]) -> List[str]:
+    """One table row per method whose records carry ``ci95``: coverage of the truth by the
+    per-run 95% interval, the median width, how many runs raised a flag, and how many had
+    p <= 0.05 (where the method reports a p-value)."""
+    rows = []
+    for m in methods:
+        rs = [r for r in records if r["method"] == m and r.get("success") and r.get("ci95")]
+        if not rs:
+            continue
+        inf = float("inf")
+        covered = sum(r["ci95"][0] <= r["truth"] <= (inf if r["ci95"][1] is None else r["ci95"][1])
+                      for r in rs)
+        widths = [(inf if r["ci95"][1] is None else r["ci95"][1]) - r["ci95"][0] for r in rs]
+        flagged = sum(bool(r.get("flags")) for r in rs)
+        ps = [r["p_value"] for r in rs if r.get("p_value") is not None]
+        rej = f"{sum(p <= 0.05 for p in ps)}/{len(ps)}" if ps else "-"
+        rows.append(f"| {m} | {len(rs)} | {covered}/{len(rs)} ({covered / len(rs):.0%}) | "
+                    f"{float(np.median(widths)):.4f} | {flagged}/{len(rs)} | {rej} |")
+    return rows
+
+
 def write_report(out_dir: os.PathLike, *, abs_tol: float = 0.1, rel_tol: float = 0.1,
                  heatmap: bool = True) -> Path:
     """Write ``out_dir/report.md`` (and ``heatmap.png``); returns the report path."""
@@ -125,6 +146,11 @@ def write_report(out_dir: os.PathLike, *, abs_tol: float = 0.1, rel_tol: float =
         lines.append(f"| {m} | {sum(c.passed for c in cs)}/{len(cs)} | "
                      f"{np.mean(errs) if errs else float('nan'):.4f} | "
                      f"{np.median(secs) if secs else float('nan'):.1f} | {sum(c.n_failed for c in cs)} |")
+    calib = _calibration_lines(records, methods)
+    if calib:
+        lines += ["", "## Intervals and flags (per run)", "",
+                  "| method | runs | 95% CI covers the truth | median CI width (nats) | "
+                  "runs flagged | p <= 0.05 |", "|---|---|---|---|---|---|"] + calib
     lines += ["", "## Per task", "", "| task | truth | " + " | ".join(methods) + " |",
               "|---|---|" + "---|" * len(methods)]
     for t in tasks:
