@@ -19,6 +19,7 @@ ALLOWED = {
     "adaptive.py": {"logsnr"},
     "training.py": {"logsnr", "gap"},
     "inference.py": {"logsnr", "gap"},
+    "persistence.py": {"base", "logsnr", "networks", "preprocessing", "training"},
     "plotting.py": {"types"},
     "dataio.py": set(),
     "images.py": set(),

@@ -8,7 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
+from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
@@ -125,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(est)
     est.add_argument("--save", metavar="DIR", default=None,
                      help="save the fitted estimator (config.json + weights.pt) to DIR (MMG only)")
+    est.add_argument("--overwrite", action="store_true",
+                     help="let --save replace an existing, non-empty DIR")
     _add_training_args(est)
 
     tst = sub.add_parser(
@@ -260,11 +264,48 @@ def _emit_truth(extra: dict, n: int, res) -> None:
     _emit(f"error:    {res.mi - extra['truth']:+.4f} {res.units}")
 
 
+def _writable_dir(path: Path) -> bool:
+    """The nearest existing ancestor of ``path`` is a writable directory."""
+    p = path
+    while not p.exists():
+        if p.parent == p:
+            return False
+        p = p.parent
+    return p.is_dir() and os.access(p, os.W_OK)
+
+
+def _check_outputs(args) -> None:
+    """Output paths are checked before training, so a bad one cannot cost the estimate."""
+    plot = getattr(args, "plot", None)
+    if plot:
+        target = Path(plot)
+        if target.is_dir():
+            raise ValueError(f"--plot: {plot!r} is a directory; expected a file name such as gap.png")
+        if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+            raise ValueError(f"--plot: cannot write {plot!r}: {str(target.parent)!r} is not a "
+                             "writable directory")
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise ValueError("--plot: needs matplotlib (pip install 'mmgap[plot]')") from None
+    save = getattr(args, "save", None)
+    if save:
+        target = Path(save)
+        if target.exists() and not target.is_dir():
+            raise ValueError(f"--save: {save!r} exists and is not a directory")
+        if target.is_dir() and any(target.iterdir()) and not args.overwrite:
+            raise ValueError(f"--save: {save!r} already exists and is not empty; add --overwrite "
+                             "to replace it")
+        if not _writable_dir(target.parent):
+            raise ValueError(f"--save: cannot create {save!r}: its parent is not writable")
+
+
 def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None) -> int:
     from .estimator import fit_estimate
     from .methods import MMG_METHODS, check_method, run_method
 
     method = check_method(getattr(args, "method", "mmg"))
+    _check_outputs(args)
     if method not in MMG_METHODS:
         if args.plot and extra is None:
             raise ValueError(f"--plot: the MMSE-gap plot needs an MMG method, not {method!r}")
@@ -307,7 +348,7 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
         _plot(est, res, xt, yt, args.plot)
         out["plot"] = args.plot
     if getattr(args, "save", None):
-        out["saved"] = str(est.save(args.save))
+        out["saved"] = str(est.save(args.save, overwrite=args.overwrite))
     if args.json:
         _emit(json.dumps(out))
     else:

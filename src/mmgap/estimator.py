@@ -4,7 +4,6 @@ MMSE-gap Monte Carlo. sklearn conventions (DESIGN.md §3).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -22,9 +21,9 @@ from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curv
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
 from .inference import calibrated_stderr, label_entropy, permutation_test, reliability_flags
-from .logsnr import TruncatedLogistic, logsnr_grid, proposal_from_dict
+from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
-from .preprocessing import ChannelStandardizer, OneHot, make_scaler, scaler_from_dict
+from .preprocessing import ChannelStandardizer, OneHot, make_scaler
 from .training import DenoisingLoss, EpsDenoiser, GaussianPrior, Trainer, ValidationLoss
 from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
 from .validation import (check_fraction, check_not_constant, check_positive_int,
@@ -43,8 +42,6 @@ DEFAULT_VARIANT = "auto"
 IMAGE_WEIGHT_DECAY = 0.3
 _FORM = {"direct": "direct", "adaptive": "direct",
          "orthogonal": "orthogonal", "orthogonal-adaptive": "orthogonal"}
-_CONFIG_FILE = "config.json"
-_WEIGHTS_FILE = "weights.pt"
 
 
 def _seeds(random_state: Any, n: int) -> list:
@@ -475,15 +472,11 @@ class MMGEstimator(ParamsMixin):
         return nats_to(1.0, self.units) * draws.pointwise(_FORM[self.variant_])
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write ``path/config.json`` (parameters, preprocessing, proposal) and
-        ``path/weights.pt`` (EMA state_dict). Returns the directory."""
-        self._check_is_fitted("model_")
-        out = Path(path)
-        out.mkdir(parents=True, exist_ok=True)
+    def _config(self) -> dict:
+        """The JSON-able description of this fitted estimator (see :mod:`mmgap.persistence`)."""
         params = self.get_params()
         params["device"] = str(params["device"])
-        config = {
+        return {
             "format": "mmgap-estimator", "mmgap_version": __version__,
             "class": type(self).__name__, "params": params,
             "fitted": {
@@ -502,62 +495,23 @@ class MMGEstimator(ParamsMixin):
                 "seconds_fit": self.seconds_fit_,
             },
         }
-        (out / _CONFIG_FILE).write_text(json.dumps(config, indent=2))
-        torch.save(self.model_.state_dict(), out / _WEIGHTS_FILE)
-        return out
+
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write ``path/config.json`` (parameters, preprocessing, proposal, the weights' hash)
+        and ``path/weights.pt`` (EMA state_dict) atomically. An existing non-empty ``path`` is
+        replaced only with ``overwrite=True``. Returns the directory."""
+        from .persistence import save_estimator
+
+        return save_estimator(self, path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str = "auto") -> "MMGEstimator":
-        """Load an estimator written by :meth:`save`. Weights are read with
-        ``weights_only=True``; nothing is unpickled."""
-        from .training import TrainingLog
+        """Load an estimator written by :meth:`save`. The config is validated in full first
+        (one ValueError naming the file and field); weights are read with
+        ``weights_only=True`` and checked against the saved hash; nothing is unpickled."""
+        from .persistence import load_estimator
 
-        p = Path(path)
-        cfg_file, w_file = p / _CONFIG_FILE, p / _WEIGHTS_FILE
-        if not cfg_file.is_file() or not w_file.is_file():
-            raise ValueError(f"path: expected a directory with {_CONFIG_FILE} and {_WEIGHTS_FILE}, got {str(p)!r}")
-        try:
-            cfg = json.loads(cfg_file.read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"path: {cfg_file} is not valid JSON ({err})") from None
-        if cfg.get("format") != "mmgap-estimator" or cfg.get("class") != cls.__name__:
-            raise ValueError(f"path: {cfg_file} is not a saved {cls.__name__}")
-        params = dict(cfg["params"])
-        params["device"] = device
-        est = cls(**params)
-        f = cfg["fitted"]
-        est.device_ = resolve_device(device)
-        est.dim_x_, est.dim_y_, est.dim_y_in_ = f["dim_x"], f["dim_y"], f["dim_y_in"]
-        est.n_train_ = f["n_train"]
-        est.n_validation_ = f["n_validation"]
-        est.x_scaler_ = scaler_from_dict(f["x_scaler"])
-        est.y_scaler_ = scaler_from_dict(f["y_scaler"])
-        est.y_encoder_ = None if f["y_encoder"] is None else OneHot.from_dict(f["y_encoder"])
-        est.proposal_ = proposal_from_dict(f["proposal"])
-        est.adaptation_ = f["adaptation"]
-        est.variant_ = f.get("variant", est.variant)
-        est.auto_ = f.get("auto")
-        if f.get("label_entropy") is not None:
-            est.label_entropy_ = float(f["label_entropy"])
-        est._estimate_seed_ = f["estimate_seed"]
-        est.seconds_fit_ = f["seconds_fit"]
-        log = TrainingLog(steps=f["training"]["steps"], seconds=f["training"]["seconds"],
-                          stopped_reason=f["training"]["stopped_reason"],
-                          phases=f["training"]["phases"])
-        if f["training"]["final_loss"] is not None:
-            log.loss_steps, log.loss_values = [log.steps], [f["training"]["final_loss"]]
-        est.training_log_ = log
-        est.network_kind_ = f.get("network", "mlp")
-        est.x_image_shape_ = None if f.get("x_image_shape") is None else tuple(f["x_image_shape"])
-        est.y_image_shape_ = None if f.get("y_image_shape") is None else tuple(f["y_image_shape"])
-        state = torch.load(w_file, map_location="cpu", weights_only=True)
-        net = build_network(est.network_kind_, est.dim_x_, est.dim_y_, width=f["width"],
-                            depth=f["depth"], x_shape=est.x_image_shape_, y_shape=est.y_image_shape_)
-        prior = GaussianPrior(est.dim_x_, est.dim_y_) if "prior.b" in state else None
-        model = EpsDenoiser(net, prior)
-        model.load_state_dict(state)
-        est.model_ = model.to(est.device_).eval().requires_grad_(False)
-        return est
+        return load_estimator(cls, path, device=device)
 
 
 def train_test_split_indices(n: int, test_size: float, random_state: Any) -> Tuple[np.ndarray, np.ndarray]:
