@@ -212,3 +212,35 @@ def test_report_interval_section(tmp_path):
     text = write_report(tmp_path, heatmap=False).read_text()
     # truth 1.0: covered by [0.9, 1.1] only; widths 0.2, inf, 0.5, 0.2 -> median 0.35
     assert "| mmg | 4 | 1/4 (25%) | 0.3500 | 1/4 | 3/4 |" in text
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
+def test_kill_9_of_a_sweep_takes_its_workers_down(tmp_path):
+    code = ("import sys; from mmgap.cli import main; sys.exit(main(['bench', '--tasks', "
+            "'1v1-normal-0.75', '--methods', 'mmg', '--seeds', '0', '1', '2', '--steps', "
+            f"'1000000', '--n-samples', '500', '--jobs', '2', '--out', {str(tmp_path)!r}]))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    workers = []
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            workers = [p for p in _children(proc.pid)
+                       if "spawn_main" in open(f"/proc/{p}/cmdline").read()]
+            if len(workers) == 2:
+                break
+            time.sleep(0.5)
+        assert len(workers) == 2, "the two worker processes never started"
+        time.sleep(3)
+        proc.kill()  # SIGKILL: no handler runs in the parent
+        proc.wait(timeout=30)
+        deadline = time.time() + 20
+        while time.time() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.2)
+        assert not any(_alive(p) for p in workers), "workers outlived a kill -9 of the sweep"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for p in workers:
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)

@@ -104,7 +104,26 @@ def load_records(out_dir: os.PathLike) -> List[Dict[str, Any]]:
     return records
 
 
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies, whatever killed the parent
+    (``kill -9`` included); exit now if the parent is already gone. No-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - no prctl
+        return
+    if os.getppid() != parent or parent == 1:
+        os._exit(1)
+
+
 def _init_worker(threads: int) -> None:
+    die_with_parent()
     import torch
 
     torch.set_num_threads(threads)
