@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from mmgap.benchmark.runner import RESULTS_FILE, RunSpec, _local, load_records
+from mmgap.benchmark.store import SQLiteStore, export_jsonl
 from mmgap.tasks import list_task_ids
 
 
@@ -43,18 +44,18 @@ def sweep(out, configs, tasks, seeds, n_samples, jobs):
     # a record names its method and parameters; map them back to the configuration
     key = lambda method, params: (method, json.dumps(dict(params), sort_keys=True))
     names = {key(spec.method, spec.params): name for name, spec in todo}
-    files = {name: open(Path(out) / name / RESULTS_FILE, "a") for name, _, _ in configs}
+    stores = {name: SQLiteStore(Path(out) / name) for name, _, _ in configs}
     t0 = time.time()
     try:
         for i, rec in enumerate(_local([spec for _, spec in todo], jobs), 1):
-            fh = files[names[key(rec["method"], rec["params"])]]
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
+            name = names[key(rec["method"], rec["params"])]
+            stores[name].append(rec)
+            export_jsonl(stores[name], Path(out) / name / RESULTS_FILE)
             if i % 10 == 0 or i == len(todo):
                 print(f"{i}/{len(todo)} runs, {time.time() - t0:.0f} s", flush=True)
     finally:
-        for fh in files.values():
-            fh.close()
+        for st in stores.values():
+            st.close()
 
 
 def parse_config(text):

@@ -172,6 +172,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--executor", choices=("local", "ray"), default="local")
     bench.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
     bench.add_argument("--report", action="store_true", help="write the report when done")
+    bench.add_argument("--retry-failed", action="store_true",
+                       help="run again the keys stored as failed runs (a success replaces them)")
+
+    exp = sub.add_parser("export", formatter_class=_Formatter,
+                         help="write every record of a bench directory to a JSONL file",
+                         description="Write every record of DIR's results store to FILE, one "
+                                     "JSON object a line, each run key once.")
+    exp.add_argument("dir", metavar="DIR")
+    exp.add_argument("file", metavar="FILE")
+    imp = sub.add_parser("import", formatter_class=_Formatter,
+                         help="add the records of a JSONL file to a bench directory",
+                         description="Add the records of FILE (one JSON object a line, as "
+                                     "written by `mmgap export`) to DIR's results store. A key "
+                                     "that already holds a successful record keeps it; lines "
+                                     "that are not records are skipped and counted.")
+    imp.add_argument("dir", metavar="DIR")
+    imp.add_argument("file", metavar="FILE")
 
     rep = sub.add_parser("report", formatter_class=_Formatter, help="summarise a bench directory",
                          description="Write DIR/report.md (task x method table, per-method "
@@ -424,23 +441,59 @@ def cmd_bench(args) -> int:
 
     if (args.suite is None) == (args.tasks is None):
         raise ValueError("give exactly one of --suite and --tasks")
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps: expected a positive integer, got {args.steps}")
+    if any(s < 0 for s in args.seeds):
+        raise ValueError(f"--seeds: expected integers >= 0, got {args.seeds}")
+    if args.jobs < 1:
+        raise ValueError(f"--jobs: expected an integer >= 1, got {args.jobs}")
+    if args.n_samples < 20:
+        raise ValueError(f"--n-samples: expected at least 20, got {args.n_samples}")
     tasks = list_task_ids(args.suite) if args.suite else parse_columns(args.tasks)
     methods = parse_columns(args.methods)
     params = {m: {"n_steps": args.steps} for m in methods
-              if args.steps and method_trains(m)}
+              if args.steps is not None and method_trains(m)}
     # `kill PID` stops the sweep like Ctrl-C: records so far are kept, workers are stopped
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt) if main_thread else None
     try:
         new = run_grid(tasks, methods, args.seeds, args.n_samples, args.out, jobs=args.jobs,
-                       executor=args.executor, address=args.address, method_params=params)
+                       executor=args.executor, address=args.address, method_params=params,
+                       retry_failed=args.retry_failed)
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
     failed = sum(not r["success"] for r in new)
-    _emit(f"{len(new)} new runs ({failed} failed) appended to {args.out}/results.jsonl")
+    _emit(f"{len(new)} new runs ({failed} failed) stored in {args.out} "
+          f"(results.sqlite; readable copy results.jsonl)")
     if args.report:
         _emit(f"report: {write_report(args.out)}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from .benchmark.store import DB_FILE, JSONL_FILE, SQLiteStore, export_jsonl
+
+    d = Path(args.dir)
+    if not (d / DB_FILE).exists() and not (d / JSONL_FILE).exists():
+        raise ValueError(f"DIR: {args.dir!r} holds no benchmark results")
+    with SQLiteStore(d) as store:
+        n = export_jsonl(store, args.file)
+    _emit(f"{n} records written to {args.file}")
+    return EXIT_OK
+
+
+def cmd_import(args) -> int:
+    from .benchmark.store import SQLiteStore, export_jsonl, import_jsonl
+
+    if not Path(args.file).is_file():
+        raise ValueError(f"FILE: no such file {args.file!r}")
+    with SQLiteStore(args.dir) as store:
+        before = len(store.completed())
+        skipped = import_jsonl(store, args.file)
+        after = len(store.completed())
+        export_jsonl(store, Path(args.dir) / "results.jsonl")
+    _emit(f"{after - before} new keys imported into {args.dir} ({skipped} lines skipped)")
     return EXIT_OK
 
 
@@ -528,7 +581,7 @@ def cmd_selfcheck(args) -> int:
 
 
 COMMANDS = {"estimate": cmd_estimate, "test": cmd_estimate, "demo": cmd_demo, "bench": cmd_bench,
-            "report": cmd_report, "tasks": cmd_tasks, "methods": cmd_methods,
+            "report": cmd_report, "export": cmd_export, "import": cmd_import, "tasks": cmd_tasks, "methods": cmd_methods,
             "selfcheck": cmd_selfcheck}
 
 

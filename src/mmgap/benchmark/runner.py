@@ -1,7 +1,9 @@
-"""Run a grid of (task, method, seed) and append one JSON record per run to results.jsonl.
+"""Run a grid of (task, method, seed) and store one JSON record per run.
 
-- Resumable: records already in the file (same task, method, seed, n_samples) are skipped.
-- Crash-safe: every record is written and flushed as soon as its run ends.
+- Durable: records go to the directory's SQLite store (:mod:`mmgap.benchmark.store`), one
+  transaction each, one record per (task, method, seed, n_samples, params); ``results.jsonl``
+  is rewritten from the store after every record, so the directory stays readable.
+- Resumable: keys already stored are skipped (failed ones too, unless ``retry_failed``).
 - One failing run is recorded with success=False and its error; the sweep goes on.
 - Executors: "local" (``jobs`` worker processes, one torch thread each when jobs > 1) and
   "ray" (the optional ``ray`` extra; a local Ray is started when no address is given).
@@ -35,7 +37,10 @@ class RunSpec:
 
     @property
     def key(self):
-        return (self.task, self.method, int(self.seed), int(self.n_samples))
+        from .store import run_key
+
+        return run_key({"task": self.task, "method": self.method, "seed": self.seed,
+                        "n_samples": self.n_samples, "params": dict(self.params)})
 
 
 def run_one(spec: RunSpec) -> Dict[str, Any]:
@@ -87,21 +92,31 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
 
 
 def load_records(out_dir: os.PathLike) -> List[Dict[str, Any]]:
-    """All records in ``out_dir/results.jsonl`` (a truncated last line is ignored)."""
-    path = Path(out_dir) / RESULTS_FILE
-    if not path.exists():
+    """Every record of a benchmark directory, one per run key (from its store; a directory
+    with only a results.jsonl is imported into a new store, or read directly when the
+    directory is not writable). Garbled lines are skipped."""
+    import sqlite3
+
+    from .store import JSONL_FILE, open_store, unique_records
+
+    d = Path(out_dir)
+    try:
+        store = open_store(d, create=False)
+    except (OSError, sqlite3.Error):
+        store = None
+        path = d / JSONL_FILE
+        if path.exists():
+            recs = []
+            for line in path.read_text(errors="replace").splitlines():
+                try:
+                    recs.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+            return unique_records(recs)
+    if store is None:
         return []
-    records = []
-    with open(path) as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a run killed mid-write leaves at most one partial line
-    return records
+    with store:
+        return store.records()
 
 
 def die_with_parent() -> None:
@@ -180,9 +195,11 @@ def _ray(specs: Sequence[RunSpec], jobs: int, address: Optional[str]) -> Iterato
 def run_grid(tasks: Iterable[str], methods: Iterable[str], seeds: Iterable[int],
              n_samples: int, out_dir: os.PathLike, *, jobs: int = 1, executor: str = "local",
              address: Optional[str] = None, method_params: Optional[Dict[str, Dict]] = None,
-             progress: bool = True) -> List[Dict[str, Any]]:
-    """Run every (task, method, seed) not yet in ``out_dir/results.jsonl``; returns the new
-    records. ``method_params`` maps a method name to constructor parameters."""
+             progress: bool = True, retry_failed: bool = False) -> List[Dict[str, Any]]:
+    """Run every (task, method, seed) whose key is not yet stored in ``out_dir`` (with
+    ``retry_failed``, also those stored as failures); returns the records written.
+    ``method_params`` maps a method name to constructor parameters."""
+    from .store import SQLiteStore, export_jsonl
     from ..methods import check_method
     from ..tasks import get_task
 
@@ -199,8 +216,8 @@ def run_grid(tasks: Iterable[str], methods: Iterable[str], seeds: Iterable[int],
         raise ValueError(f"n_samples: expected at least 20, got {n_samples}")
     method_params = method_params or {}
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    done = {(r["task"], r["method"], int(r["seed"]), int(r["n_samples"])) for r in load_records(out)}
+    store = SQLiteStore(out)
+    done = store.completed(include_failed=not retry_failed)
     specs = [RunSpec(t, m, s, n_samples, tuple(sorted(method_params.get(m, {}).items())))
              for t in tasks for m in methods for s in seeds]
     todo = [s for s in specs if s.key not in done]
@@ -208,13 +225,14 @@ def run_grid(tasks: Iterable[str], methods: Iterable[str], seeds: Iterable[int],
     show = progress and sys.stderr.isatty()
     bar = tqdm(total=len(todo), desc="mmgap bench", unit="run", disable=not show)
     runs = _local(todo, jobs) if executor == "local" else _ray(todo, jobs, address)
-    with open(out / RESULTS_FILE, "a") as fh:
+    try:
         for rec in runs:
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-            new.append(rec)
+            if store.append(rec):  # False: another writer stored a success for this key
+                new.append(rec)
+                export_jsonl(store, out / RESULTS_FILE)
             bar.update(1)
             bar.set_postfix_str(f"{rec['task'][:24]} {rec['method']}", refresh=False)
-    bar.close()
+    finally:
+        bar.close()
+        store.close()
     return new
