@@ -73,7 +73,7 @@ POWER_CONFIGS = {
     "square-1d": ("square", 1, 0.0), "sine-1d": ("sine", 1, 0.0), "circle-2d": ("circle", 2, 0.0),
 }
 POWER_N = 2000
-POWER_REPS = 10
+POWER_REPS = 4
 
 
 def power_spec(name: str, rep: int) -> dict:
@@ -176,7 +176,10 @@ def run_suite(specs, out_path, n_steps, methods, jobs):
     import multiprocessing as mp
 
     t0 = time.time()
-    with open(out_path, "a") as fh, ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+    from mmgap.benchmark.runner import die_with_parent
+
+    with open(out_path, "a") as fh, ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
+                                                        initializer=die_with_parent) as pool:
         for i, rec in enumerate(pool.map(run_spec, todo), 1):
             fh.write(json.dumps(rec) + "\n")
             fh.flush()
