@@ -27,7 +27,7 @@ from .preprocessing import ChannelStandardizer, OneHot, make_scaler
 from .training import DenoisingLoss, EpsDenoiser, GaussianPrior, Trainer, ValidationLoss
 from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
 from .validation import (check_fraction, check_not_constant, check_positive_int,
-                         check_training_params, check_xy, split_image)
+                         check_training_params, check_xy, equal_columns, split_image)
 
 __all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
 
@@ -183,6 +183,7 @@ class MMGEstimator(ParamsMixin):
                 check_not_constant(xa, "x")
             if y_shape is None and not self.y_discrete:
                 check_not_constant(ya, "y")
+            self.equal_columns_ = [] if self.y_discrete else equal_columns(xa, ya)
             self.x_scaler_ = self._scaler(x_shape)
             if self.x_scaler_ is not None:
                 self.x_scaler_.fit(xa, "x")
@@ -404,7 +405,8 @@ class MMGEstimator(ParamsMixin):
             mi_unclipped=mi_unclipped,
             time_budget_hit=self.training_log_.stopped_reason == "time budget",
             steps=self.training_log_.steps, adaptive=self.variant_.endswith("adaptive"),
-            delta=diff, delta_stderr=se_diff)
+            delta=diff, delta_stderr=se_diff,
+            equal_columns=getattr(self, "equal_columns_", []))
         warnings_list = [f["message"] for f in flags]
         for w in warnings_list:
             warnings.warn(w, MMGWarning, stacklevel=2)
@@ -443,7 +445,8 @@ class MMGEstimator(ParamsMixin):
                         seconds=time.perf_counter() - t0, diagnostics=diagnostics,
                         p_value=None if test is None else test["p_value"],
                         upper_bound=None if bound is None else nats_to(bound, u),
-                        lower_bound_only=any(f["code"] == "gap_open_upper" for f in flags))
+                        lower_bound_only=any(f["code"] in ("gap_open_upper", "infinite_mi")
+                                             for f in flags))
 
     def mmse_curve(self, x: Any, y: Any, grid: Optional[np.ndarray] = None,
                    k_draws: int = 4) -> MMSECurve:
@@ -514,15 +517,35 @@ class MMGEstimator(ParamsMixin):
         return load_estimator(cls, path, device=device)
 
 
-def train_test_split_indices(n: int, test_size: float, random_state: Any) -> Tuple[np.ndarray, np.ndarray]:
-    """Random (train_idx, test_idx) with round(test_size * n) test points (at least 2)."""
+def train_test_split_indices(n: int, test_size: float, random_state: Any,
+                             labels: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Random (train_idx, test_idx) with round(test_size * n) test points (at least 2).
+    With ``labels`` (discrete y) the split is stratified: every class gets
+    round(test_size * count) held-out points, at least 1 and at most count - 1, so it
+    appears in both parts; a class with a single sample is refused."""
     n_test = max(2, int(round(test_size * n)))
     if n - n_test < 10:
         raise ValueError(
             f"x: expected enough samples for a train/test split (at least {n_test + 10}), got {n}"
         )
-    perm = np.random.default_rng(random_state).permutation(n)
-    return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+    rng = np.random.default_rng(random_state)
+    if labels is None:
+        perm = rng.permutation(n)
+        return np.sort(perm[n_test:]), np.sort(perm[:n_test])
+    classes, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    rare = np.flatnonzero(counts < 2)
+    if rare.size:
+        raise ValueError(
+            f"y: class {classes[rare[0]].item()!r} has a single sample; every class needs at least 2 "
+            f"so that it is in both the training and the held-out part ({rare.size} such "
+            "class(es)); drop or merge rare classes")
+    test = []
+    for c in range(classes.size):
+        idx = rng.permutation(np.flatnonzero(inverse == c))
+        k = int(min(max(1, round(test_size * idx.size)), idx.size - 1))
+        test.append(idx[:k])
+    test_idx = np.sort(np.concatenate(test))
+    return np.setdiff1d(np.arange(n), test_idx), test_idx
 
 
 def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Optional[int] = 0,
@@ -537,7 +560,8 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     xf, x_shape = split_image(x, "x")
     yf, y_shape = (y, None) if y_discrete else split_image(y, "y")
     xa, ya = check_xy(xf, yf, y_discrete=y_discrete, min_samples=20)
-    tr, te = train_test_split_indices(xa.shape[0], test_size, random_state)
+    tr, te = train_test_split_indices(xa.shape[0], test_size, random_state,
+                                      labels=ya if y_discrete else None)
     # images go back to the caller's layout ((n, H, W) stays 3-D)
     if x_shape is not None:
         xa = xa.reshape(-1, *tuple(np.shape(x))[1:])

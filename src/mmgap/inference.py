@@ -124,7 +124,8 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
                       upper_bound: Optional[float] = None, mi_unclipped: Optional[float] = None,
                       time_budget_hit: bool = False, steps: int = 0,
                       adaptive: bool = False, delta: float = 0.0,
-                      delta_stderr: float = 0.0) -> List[Dict[str, str]]:
+                      delta_stderr: float = 0.0,
+                      equal_columns: Optional[List[Tuple[int, int]]] = None) -> List[Dict[str, str]]:
     """The conditions under which the reported interval should not be trusted, as a list of
     {"code", "message", "action"} (all values in nats).
 
@@ -139,8 +140,16 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
       the difference, so it is wide, and the denoiser has not resolved the dependence.
     - ``exceeds_bound``: the estimate was above a known cap (H(Y) of discrete labels).
     - ``time_budget``: training stopped by the wall-clock budget.
+    - ``infinite_mi``: a column of x is identical to a column of y (``equal_columns``, pairs
+      (i, j)): for continuous data I(X;Y) is infinite and no finite estimate is right.
     """
     flags = []
+    if equal_columns:
+        i, j = equal_columns[0]
+        flags.append(_flag("infinite_mi", f"column {i} of x is identical to column {j} of y "
+                           f"({len(equal_columns)} such pair(s)): for continuous variables "
+                           "I(X;Y) is infinite, so any finite estimate is meaningless; remove "
+                           "the copied columns", "the interval's upper end is open"))
     if edge_density is not None and window is not None:
         thresh = max(EDGE_GAP_REL * max(mi, 0.0), EDGE_GAP_ABS)
         for code, value, edge in (("gap_open_lower", edge_density[0], window[0]),

@@ -11,6 +11,8 @@ from typing import Optional
 
 import numpy as np
 
+from .validation import column_scales
+
 __all__ = ["Standardizer", "RankNormal", "ChannelStandardizer", "OneHot", "make_scaler",
            "scaler_from_dict", "PREPROCESS"]
 
@@ -26,17 +28,24 @@ RANK_KNOTS = 256
 
 @dataclass
 class Standardizer:
-    """Per-column ``(a - mean) / std`` with statistics from the data passed to :meth:`fit`."""
+    """Per-column ``(a - mean) / std`` with statistics from the data passed to :meth:`fit`.
+
+    Each column is first divided by its largest |value| (``scale``), so the statistics stay
+    finite for any finite data (x * 1e300 and x * 1e-300 give the same map as x);
+    ``mean`` and ``std`` are those of the scaled columns."""
 
     mean: Optional[np.ndarray] = None
     std: Optional[np.ndarray] = None
+    scale: Optional[np.ndarray] = None
 
     def fit(self, a: np.ndarray, name: str = "x") -> "Standardizer":
-        std = a.std(axis=0)
+        scale = column_scales(a)
+        b = a / scale
+        std = b.std(axis=0)
         if np.any(std == 0):
             col = int(np.flatnonzero(std == 0)[0])
             raise ValueError(f"{name}: column {col} is constant; drop constant columns first")
-        self.mean, self.std = a.mean(axis=0), std
+        self.mean, self.std, self.scale = b.mean(axis=0), std, scale
         return self
 
     def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
@@ -46,14 +55,20 @@ class Standardizer:
             raise ValueError(
                 f"{name}: expected {self.mean.shape[0]} columns as in fit, got {a.shape[1]}"
             )
-        return (a - self.mean) / self.std
+        scale = np.ones_like(self.mean) if self.scale is None else self.scale
+        return (a / scale - self.mean) / self.std
 
     def to_dict(self) -> dict:
-        return {"mean": self.mean.tolist(), "std": self.std.tolist()}
+        d = {"mean": self.mean.tolist(), "std": self.std.tolist()}
+        if self.scale is not None:
+            d["scale"] = self.scale.tolist()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Standardizer":
-        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64))
+        scale = None if d.get("scale") is None else np.asarray(d["scale"], dtype=np.float64)
+        return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64),
+                   scale)
 
 
 @dataclass
@@ -130,6 +145,7 @@ class ChannelStandardizer:
     channels: int = 1
     mean: Optional[np.ndarray] = None
     std: Optional[np.ndarray] = None
+    scale: Optional[np.ndarray] = None  # per-channel max |value|, divided out first
 
     def _view(self, a: np.ndarray, name: str) -> np.ndarray:
         if a.shape[1] % self.channels:
@@ -138,27 +154,36 @@ class ChannelStandardizer:
 
     def fit(self, a: np.ndarray, name: str = "x") -> "ChannelStandardizer":
         v = self._view(a, name)
+        scale = np.max(np.abs(v), axis=(0, 2))
+        scale = np.where(scale > 0, scale, 1.0)
+        v = v / scale[None, :, None]
         std = v.std(axis=(0, 2))
         if np.any(std == 0):
             ch = int(np.flatnonzero(std == 0)[0])
             raise ValueError(f"{name}: image channel {ch} is constant in every sample")
-        self.mean, self.std = v.mean(axis=(0, 2)), std
+        self.mean, self.std, self.scale = v.mean(axis=(0, 2)), std, scale
         return self
 
     def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
         if self.mean is None:
             raise RuntimeError("ChannelStandardizer is not fitted")
         v = self._view(a, name)
+        if self.scale is not None:
+            v = v / self.scale[None, :, None]
         return ((v - self.mean[None, :, None]) / self.std[None, :, None]).reshape(a.shape)
 
     def to_dict(self) -> dict:
-        return {"kind": "channel", "channels": self.channels, "mean": self.mean.tolist(),
-                "std": self.std.tolist()}
+        d = {"kind": "channel", "channels": self.channels, "mean": self.mean.tolist(),
+             "std": self.std.tolist()}
+        if self.scale is not None:
+            d["scale"] = self.scale.tolist()
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ChannelStandardizer":
+        scale = None if d.get("scale") is None else np.asarray(d["scale"], dtype=np.float64)
         return cls(int(d["channels"]), np.asarray(d["mean"], dtype=np.float64),
-                   np.asarray(d["std"], dtype=np.float64))
+                   np.asarray(d["std"], dtype=np.float64), scale)
 
 
 def scaler_from_dict(d: Optional[dict]):

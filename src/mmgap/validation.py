@@ -81,6 +81,28 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
+def column_scales(arr: np.ndarray) -> np.ndarray:
+    """Per-column max |value| (1 for an all-zero column), shape (n_columns,). Dividing by it
+    first keeps sums of squares finite and non-zero for any finite float64 data (1e-300 or
+    1e300 alike); MI does not change under per-column scaling."""
+    s = np.max(np.abs(arr), axis=0) if arr.shape[0] else np.ones(arr.shape[1])
+    return np.where(s > 0, s, 1.0)
+
+
+def equal_columns(x: np.ndarray, y: np.ndarray, max_pairs: int = 250_000) -> list:
+    """Pairs (i, j) with column i of x identical to column j of y (then I(X;Y) is infinite
+    for continuous data). Checks at most ``max_pairs`` pairs, cheaply prefiltered by sums."""
+    if x.shape[1] * y.shape[1] > max_pairs or x.shape[0] == 0:
+        return []
+    sx, sy = x.sum(axis=0), y.sum(axis=0)
+    pairs = []
+    for i in range(x.shape[1]):
+        for j in np.flatnonzero(sy == sx[i]):
+            if np.array_equal(x[:, i], y[:, j]):
+                pairs.append((int(i), int(j)))
+    return pairs
+
+
 def check_not_constant(arr: np.ndarray, name: str) -> np.ndarray:
     """Raise ValueError if a column has a single value (it carries no information and
     cannot be standardised)."""
@@ -96,12 +118,29 @@ def check_not_constant(arr: np.ndarray, name: str) -> np.ndarray:
 def as_labels(a: Any, name: str) -> np.ndarray:
     """Integer class labels, shape (n_samples,). Accepts integer arrays and floats that are
     whole numbers; raises ValueError otherwise."""
+    raw = a.detach().cpu().numpy() if hasattr(a, "detach") and hasattr(a, "cpu") else a
+    if hasattr(raw, "to_numpy"):
+        raw = raw.to_numpy()
+    raw = np.asarray(raw) if not isinstance(raw, np.ndarray) else raw
+    if raw.dtype.kind in "iub" and raw.ndim in (1, 2):  # integers stay exact (no float64 trip)
+        if raw.size == 0:
+            raise ValueError(f"{name}: expected at least one label, got an empty array")
+        if raw.ndim == 2 and raw.shape[1] != 1:
+            raise ValueError(
+                f"{name}: discrete labels must be one column of integers, got shape {raw.shape}"
+            )
+        if raw.dtype.kind == "u" and raw.dtype.itemsize == 8 and raw.size and raw.max() > np.iinfo(np.int64).max:
+            raise ValueError(f"{name}: labels above 2**63 - 1 are not supported")
+        return raw.reshape(-1).astype(np.int64)
     arr = as_2d_array(a, name, dtype=np.float64)
     if arr.shape[1] != 1:
         raise ValueError(
             f"{name}: discrete labels must be one column of integers, got shape {arr.shape}"
         )
     check_finite(arr, name)
+    if np.any(np.abs(arr) > 2.0 ** 53):
+        raise ValueError(f"{name}: float labels above 2**53 are not exact integers; pass them "
+                         "as an integer array")
     flat = arr[:, 0]
     if not np.all(flat == np.round(flat)):
         row = int(np.flatnonzero(flat != np.round(flat))[0])

@@ -35,7 +35,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from mmgap.types import MIResult, check_units
-from mmgap.validation import check_xy
+from mmgap.validation import check_xy, column_scales
 
 from ._base import ParamsMixin, baseline_result, check_fit_dims, record_fit_dims
 
@@ -89,6 +89,7 @@ def gaussian_mi(x: np.ndarray, y: np.ndarray) -> Tuple[float, np.ndarray]:
     (mean 0) whose sd / sqrt(n) is the delta-method standard error. ``mi`` is ``inf`` (and
     influence all NaN) when some canonical correlation is 1.
     """
+    x, y = x / column_scales(x), y / column_scales(y)  # MI is scale-free; QR's tolerance is not
     qx, qy = _bases(x, y)
     r = np.clip(np.linalg.svd(qx.T @ qy, compute_uv=False), 0.0, 1.0)
     mi = _mi_from_canonical(r)

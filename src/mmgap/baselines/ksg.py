@@ -27,7 +27,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mmgap.types import MIResult, check_units
-from mmgap.validation import check_positive_int, check_xy
+from mmgap.validation import check_positive_int, check_xy, column_scales
 
 from ._base import ParamsMixin, baseline_result, check_fit_dims, record_fit_dims
 
@@ -136,6 +136,7 @@ def count_duplicate_rows(a: np.ndarray) -> int:
 def _standardise_columns(a: np.ndarray) -> np.ndarray:
     """Divide each column by its standard deviation (constant columns are left alone).
     MI is unchanged; the max-norm neighbourhoods of KSG are not, hence the option."""
+    a = a / column_scales(a)  # keeps the squares finite for any scale of the data
     scale = a.std(axis=0)
     scale[scale == 0] = 1.0
     return a / scale
