@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import zipfile
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
@@ -43,7 +45,7 @@ def _check_file(path: Path) -> None:
 
 def _read_csv(path: Path) -> Tuple[List[str], List[List[str]], bool]:
     try:
-        with open(path, newline="") as fh:
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # a UTF-8 BOM is not data
             sample = fh.read(65536)
             fh.seek(0)
             try:
@@ -146,10 +148,17 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
         return _csv_array(p, columns)
     if suffix == ".parquet":
         return _parquet_array(p, columns)
+    with open(p, "rb") as fh:
+        magic = fh.read(6)
+    if suffix == ".npz" and not magic.startswith(b"PK"):
+        raise DataError(f"{p}: cannot read: not an .npz (zip) file")
+    if suffix == ".npy":
+        with open(p, "rb") as fh:
+            _check_npy_header(fh, os.path.getsize(p), str(p))
     try:
         obj = np.load(p, allow_pickle=False)
     except ValueError as err:
-        raise DataError(f"{p}: cannot read without unpickling objects ({err})") from None
+        raise DataError(f"{p}: {_numpy_reason(err)}") from None
     except (OSError, EOFError) as err:
         raise DataError(f"{p}: cannot read ({err})") from None
     if suffix == ".npz":
@@ -157,11 +166,48 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
             k = key or name
             if k not in obj.files:
                 raise DataError(f"{p}: no array {k!r}; arrays are {', '.join(obj.files) or '(none)'}")
+            info = obj.zip.getinfo(k + ".npy") if (k + ".npy") in obj.zip.namelist() else None
+            if info is not None:
+                with obj.zip.open(info) as member:
+                    _check_npy_header(member, info.file_size, f"{p} (array {k!r})")
             try:
                 return np.asarray(obj[k])
             except ValueError as err:
-                raise DataError(f"{p}: array {k!r} cannot be read without unpickling ({err})") from None
+                raise DataError(f"{p}: array {k!r}: {_numpy_reason(err)}") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as err:
+                raise DataError(f"{p}: array {k!r} cannot be read ({err})") from None
     return np.asarray(obj)
+
+
+def _numpy_reason(err: ValueError) -> str:
+    text = str(err)
+    if "allow_pickle" in text or "pickle" in text.lower():
+        return "holds Python objects, which mmgap never unpickles; save a numeric array"
+    return f"not a valid numpy file ({text})"
+
+
+def _check_npy_header(fh, size: int, where: str) -> None:
+    """Read a .npy header and check that the data it declares fit in the file, before numpy
+    allocates anything from it (an untrusted header can declare terabytes)."""
+    from numpy.lib import format as npformat
+
+    try:
+        version = npformat.read_magic(fh)
+        if version == (1, 0):
+            shape, _, dtype = npformat.read_array_header_1_0(fh)
+        else:
+            shape, _, dtype = npformat.read_array_header_2_0(fh)
+    except (ValueError, OSError, EOFError) as err:
+        raise DataError(f"{where}: not a valid .npy file ({err})") from None
+    if dtype.hasobject:
+        raise DataError(f"{where}: holds Python objects, which mmgap never unpickles; save a "
+                        "numeric array")
+    declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    available = size - fh.tell()
+    if declared > available:
+        raise DataError(f"{where}: the header declares shape {tuple(shape)} ({declared:,} bytes) "
+                        f"but the file holds {max(available, 0):,} bytes after it: truncated or "
+                        "corrupt")
 
 
 def load_xy(data: Optional[str] = None, *, x: Optional[str] = None, y: Optional[str] = None,

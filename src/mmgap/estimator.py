@@ -27,7 +27,8 @@ from .preprocessing import ChannelStandardizer, OneHot, make_scaler
 from .training import DenoisingLoss, EpsDenoiser, GaussianPrior, Trainer, ValidationLoss
 from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
 from .validation import (check_fraction, check_not_constant, check_positive_int,
-                         check_training_params, check_xy, equal_columns, split_image)
+                         check_random_state, check_training_params, check_xy, equal_columns,
+                         split_image)
 
 __all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
 
@@ -158,6 +159,7 @@ class MMGEstimator(ParamsMixin):
         if self.network not in NETWORKS:
             raise ValueError(f"network: expected one of {list(NETWORKS)}, got {self.network!r}")
         check_positive_int(self.n_steps, "n_steps")
+        check_random_state(self.random_state)
         check_positive_int(self.batch_size, "batch_size")
         if isinstance(self.n_permutations, bool) or not isinstance(self.n_permutations, (int, np.integer)) \
                 or self.n_permutations < 0:
@@ -556,6 +558,7 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     any class with fit/estimate and a ``random_state`` parameter)."""
     t0 = time.perf_counter()
     check_fraction(test_size, "test_size")
+    check_random_state(random_state)
     y_discrete = bool(params.get("y_discrete", False))
     xf, x_shape = split_image(x, "x")
     yf, y_shape = (y, None) if y_discrete else split_image(y, "y")

@@ -77,7 +77,10 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
                y_discrete: bool = False, test_size: float = 0.2, units: str = "nats",
                **params: Any) -> MIResult:
     """Estimate I(X;Y) with the method ``name``; ``params`` go to its constructor."""
+    from .validation import check_random_state
+
     check_method(name)
+    check_random_state(random_state)
     if name in MMG_METHODS:
         from .estimator import DEFAULT_VARIANT, fit_estimate
 

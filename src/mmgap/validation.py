@@ -81,6 +81,15 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
+def check_random_state(value: Any, name: str = "random_state") -> Any:
+    """None or an integer >= 0 (what seeds numpy's and torch's generators); else ValueError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name}: expected None or an integer >= 0, got {value!r}")
+    return int(value)
+
+
 def column_scales(arr: np.ndarray) -> np.ndarray:
     """Per-column max |value| (1 for an all-zero column), shape (n_columns,). Dividing by it
     first keeps sums of squares finite and non-zero for any finite float64 data (1e-300 or
