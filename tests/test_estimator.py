@@ -347,6 +347,11 @@ def test_auto_variant_switches_to_the_adapted_window_on_high_mi():
     est1 = MMGEstimator(n_steps=40, verbose=False, random_state=0).fit(x1, y1)
     assert est1.variant_ == "orthogonal" and est1.auto_["gaussian_tail_share"] < 0.001
     assert MMGEstimator(variant="direct", **FAST).fit(x1, y1).auto_ is None
+    # fewer than 10 samples per dimension: an in-sample Gaussian fit explains x by y
+    # perfectly, which is no evidence of high MI, so auto stays with the fixed window
+    wide = rng.normal(size=(100, 40))
+    est2 = MMGEstimator(n_steps=5, verbose=False, random_state=0).fit(wide[:, :20], wide[:, 20:])
+    assert est2.variant_ == "orthogonal" and "too few" in est2.auto_["reason"]
 
 
 def test_estimate_has_p_value_flags_and_calibrated_stderr(gaussian_1d):

@@ -20,7 +20,8 @@ from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curv
                        gaussian_tail_share)
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
-from .inference import calibrated_stderr, label_entropy, permutation_test, reliability_flags
+from .inference import (FEW_SAMPLES_PER_DIM, calibrated_stderr, label_entropy,
+                        permutation_test, reliability_flags)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
 from .preprocessing import ChannelStandardizer, OneHot, make_scaler
@@ -327,6 +328,12 @@ class MMGEstimator(ParamsMixin):
         """The variant to train: ``variant`` itself, or for "auto" the Gaussian check."""
         if self.variant != "auto":
             return self.variant, None
+        n, dims = int(xt.shape[0]), int(xt.shape[1]) + int(yt.shape[1])
+        if n < FEW_SAMPLES_PER_DIM * dims:  # the fitted Gaussian is degenerate: no evidence
+            return "orthogonal", {"gaussian_tail_share": None, "threshold": AUTO_TAIL_SHARE,
+                                  "variant": "orthogonal",
+                                  "reason": f"{n} samples for {dims} dimensions: too few to "
+                                            "fit the Gaussian the choice rests on"}
         prior = GaussianPrior(int(xt.shape[1]), int(yt.shape[1])).fit(xt, yt)
         share = gaussian_tail_share(prior.eval_u.cpu().numpy(), prior.eval_c.cpu().numpy(),
                                     self._base_proposal().high)
