@@ -198,7 +198,7 @@ def _check_npy_header(fh, size: int, where: str) -> None:
         else:
             shape, _, dtype = npformat.read_array_header_2_0(fh)
     except (ValueError, OSError, EOFError) as err:
-        raise DataError(f"{where}: not a valid .npy file ({err})") from None
+        raise DataError(f"{where}: cannot read: not a valid .npy file ({err})") from None
     if dtype.hasobject:
         raise DataError(f"{where}: holds Python objects, which mmgap never unpickles; save a "
                         "numeric array")
