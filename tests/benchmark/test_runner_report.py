@@ -169,24 +169,32 @@ def _alive(pid):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
-def test_sigterm_stops_a_local_sweep_and_its_workers(tmp_path):
-    # runs far too long to finish: the only way out is the signal
+def _sweep_with_two_workers(tmp_path):
+    """Start a sweep that runs far too long to finish (the only way out is a signal) and
+    return (process, its two worker pids) once both workers are training."""
     code = ("import sys; from mmgap.cli import main; sys.exit(main(['bench', '--tasks', "
             "'1v1-normal-0.75', '--methods', 'mmg', '--seeds', '0', '1', '2', '--steps', "
             f"'1000000', '--n-samples', '500', '--jobs', '2', '--out', {str(tmp_path)!r}]))")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    deadline = time.time() + 120
+    workers = []
+    while time.time() < deadline and proc.poll() is None:
+        workers = [p for p in _children(proc.pid)
+                   if "spawn_main" in open(f"/proc/{p}/cmdline").read()]
+        if len(workers) == 2:
+            break
+        time.sleep(0.5)
+    if len(workers) != 2:
+        proc.kill()
+        raise AssertionError("the two worker processes never started")
+    time.sleep(3)  # let them import and start training
+    return proc, workers
+
+
+def test_sigterm_stops_a_local_sweep_and_its_workers(tmp_path):
+    proc, workers = _sweep_with_two_workers(tmp_path)
     try:
-        deadline = time.time() + 120
-        workers = []
-        while time.time() < deadline and proc.poll() is None:
-            workers = [p for p in _children(proc.pid)
-                       if "spawn_main" in open(f"/proc/{p}/cmdline").read()]
-            if len(workers) == 2:
-                break
-            time.sleep(0.5)
-        assert len(workers) == 2, "the two worker processes never started"
-        time.sleep(3)  # let them import and start training
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130 and b"interrupted" in err, err
@@ -216,22 +224,8 @@ def test_report_interval_section(tmp_path):
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 def test_kill_9_of_a_sweep_takes_its_workers_down(tmp_path):
-    code = ("import sys; from mmgap.cli import main; sys.exit(main(['bench', '--tasks', "
-            "'1v1-normal-0.75', '--methods', 'mmg', '--seeds', '0', '1', '2', '--steps', "
-            f"'1000000', '--n-samples', '500', '--jobs', '2', '--out', {str(tmp_path)!r}]))")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ, OMP_NUM_THREADS="1"))
-    workers = []
+    proc, workers = _sweep_with_two_workers(tmp_path)
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            workers = [p for p in _children(proc.pid)
-                       if "spawn_main" in open(f"/proc/{p}/cmdline").read()]
-            if len(workers) == 2:
-                break
-            time.sleep(0.5)
-        assert len(workers) == 2, "the two worker processes never started"
-        time.sleep(3)
         proc.kill()  # SIGKILL: no handler runs in the parent
         proc.wait(timeout=30)
         deadline = time.time() + 20
