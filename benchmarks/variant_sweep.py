@@ -50,11 +50,11 @@ def sweep(out, configs, tasks, seeds, n_samples, jobs):
         for i, rec in enumerate(_local([spec for _, spec in todo], jobs), 1):
             name = names[key(rec["method"], rec["params"])]
             stores[name].append(rec)
-            export_jsonl(stores[name], Path(out) / name / RESULTS_FILE)
             if i % 10 == 0 or i == len(todo):
                 print(f"{i}/{len(todo)} runs, {time.time() - t0:.0f} s", flush=True)
     finally:
-        for st in stores.values():
+        for name, st in stores.items():
+            export_jsonl(st, Path(out) / name / RESULTS_FILE)
             st.close()
 
 

@@ -357,11 +357,12 @@ class MMGEstimator(ParamsMixin):
         return int(min(32, max(2, math.ceil(32768 / max(n, 1)))))
 
     def _draws(self, x: Any, y: Any):
+        """(draws, prepared x, prepared y, k) of the estimate's Monte Carlo on (x, y)."""
         self._check_is_fitted("model_")
         xt, yt = self._prepare(x, y, fitting=False, min_samples=2)
         gen = torch.Generator(device=self.device_).manual_seed(self._estimate_seed_)
         k = self._k_draws(xt.shape[0])
-        return gap_draws(self.model_, xt, yt, self.proposal_, k, gen), xt.shape[0], k
+        return gap_draws(self.model_, xt, yt, self.proposal_, k, gen), xt, yt, k
 
     def estimate(self, x: Any, y: Any) -> MIResult:
         """Estimate I(X;Y) on held-out samples with the fitted denoiser, with a calibrated
@@ -376,8 +377,8 @@ class MMGEstimator(ParamsMixin):
         ``diagnostics["flags"]`` lists what the interval cannot account for.
         """
         t0 = time.perf_counter()
-        draws, n, k = self._draws(x, y)
-        xt, yt = self._prepare(x, y, fitting=False, min_samples=2)
+        draws, xt, yt, k = self._draws(x, y)
+        n = int(xt.shape[0])
         form = _FORM[self.variant_]
         other = "direct" if form == "orthogonal" else "orthogonal"
         mi, se_mc = draws.estimate(form)
@@ -396,8 +397,8 @@ class MMGEstimator(ParamsMixin):
         if getattr(self, "_train_check_", None) is not None:
             xtr, ytr = self._train_check_
             tr = gap_draws(self.model_, xtr, ytr, self.proposal_, k, gen)
-            train_mi = tr.estimate(form)[0]
-            train_se = math.hypot(tr.estimate(form)[1], se_mc)
+            train_mi, train_se_mc = tr.estimate(form)
+            train_se = math.hypot(train_se_mc, se_mc)
         test = None
         if self.n_permutations > 0:
             test = permutation_test(self.model_, xt, yt, self.proposal_,
@@ -480,7 +481,7 @@ class MMGEstimator(ParamsMixin):
     def pointwise_mi(self, x: Any, y: Any) -> np.ndarray:
         """Per-sample contributions whose mean is the estimate (shape (n,), in ``units``).
         Each is a noisy (k_draws-sample) estimate of the pointwise MI i(x; y)."""
-        draws, _, _ = self._draws(x, y)
+        draws = self._draws(x, y)[0]
         return nats_to(1.0, self.units) * draws.pointwise(_FORM[self.variant_])
 
     # ------------------------------------------------------------------ persistence

@@ -192,15 +192,19 @@ def _sweep_with_two_workers(tmp_path):
     return proc, workers
 
 
+def _wait_until_dead(pids, seconds=20.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+
+
 def test_sigterm_stops_a_local_sweep_and_its_workers(tmp_path):
     proc, workers = _sweep_with_two_workers(tmp_path)
     try:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130 and b"interrupted" in err, err
-        deadline = time.time() + 20
-        while time.time() < deadline and any(_alive(p) for p in workers):
-            time.sleep(0.2)
+        _wait_until_dead(workers)
         assert not any(_alive(p) for p in workers), "workers outlived the sweep"
     finally:
         if proc.poll() is None:
@@ -228,9 +232,7 @@ def test_kill_9_of_a_sweep_takes_its_workers_down(tmp_path):
     try:
         proc.kill()  # SIGKILL: no handler runs in the parent
         proc.wait(timeout=30)
-        deadline = time.time() + 20
-        while time.time() < deadline and any(_alive(p) for p in workers):
-            time.sleep(0.2)
+        _wait_until_dead(workers)
         assert not any(_alive(p) for p in workers), "workers outlived a kill -9 of the sweep"
     finally:
         if proc.poll() is None:

@@ -2,7 +2,7 @@
 
 - Durable: records go to the directory's SQLite store (:mod:`mmgap.benchmark.store`), one
   transaction each, one record per (task, method, seed, n_samples, params); ``results.jsonl``
-  is rewritten from the store after every record, so the directory stays readable.
+  is rewritten from the store when the sweep ends or is interrupted, as a readable copy.
 - Resumable: keys already stored are skipped (failed ones too, unless ``retry_failed``).
 - One failing run is recorded with success=False and its error; the sweep goes on.
 - Executors: "local" (``jobs`` worker processes, one torch thread each when jobs > 1) and
@@ -229,10 +229,11 @@ def run_grid(tasks: Iterable[str], methods: Iterable[str], seeds: Iterable[int],
         for rec in runs:
             if store.append(rec):  # False: another writer stored a success for this key
                 new.append(rec)
-                export_jsonl(store, out / RESULTS_FILE)
             bar.update(1)
             bar.set_postfix_str(f"{rec['task'][:24]} {rec['method']}", refresh=False)
-    finally:
+    finally:  # the readable copy, once per sweep (also when interrupted); the store is the truth
         bar.close()
+        if new:
+            export_jsonl(store, out / RESULTS_FILE)
         store.close()
     return new

@@ -9,7 +9,8 @@ successful record is never replaced; a failed one is replaced by a later attempt
 failed``).
 
 ``DIR/results.jsonl`` (the format before the store, and the readable export that is committed
-with benchmark results) is imported on opening, line by line: blank or garbled lines, and lines
+with benchmark results, rewritten by the runner when a sweep ends) is imported on opening,
+line by line: blank or garbled lines, and lines
 that are not records, are skipped and counted. :func:`export_jsonl` writes every record once.
 """
 
