@@ -8,7 +8,17 @@ Suites:
                   {200, 650, 1100, 1550, 2000} (9.90 ... 14.51 nats), plain, half-cube
                   and spiral (75 tasks).
     ``"extra"``   discrete-label and independent (I = 0) tasks.
-    ``"all"``     all of the above.
+    ``"cmi"``     conditional-MI tasks (``quantity == "cmi"``, ``sample`` returns
+                  (x, y, z), truth I(X; Y | Z)): Gaussian with sparse and dense
+                  interactions (blocks of 1 to 25 dims, one with a 50-dim Z), common
+                  cause and chain (I(X; Y | Z) = 0), collider, Student-t, a discrete Z,
+                  and transformed versions (25 tasks; :mod:`mmgap.tasks.conditional`).
+    ``"entropy"`` differential-entropy tasks (``quantity == "entropy"``, ``sample``
+                  returns (x,), truth h(X)): Gaussian, uniform box, Student-t and
+                  half-cube / exp / normal-CDF maps of Gaussians, dims 1 to 50
+                  (21 tasks; :mod:`mmgap.tasks.entropy`).
+    ``"all"``     all of the above. MI tasks first, in the order above; code that only
+                  handles (x, y) should filter on ``task.quantity == "mi"``.
 
 Tasks are built on request (cheap; the Monte Carlo truths of the discrete-label tasks are
 computed once per process and cached).
@@ -20,6 +30,8 @@ import difflib
 import functools
 from typing import Callable, Dict, List, Optional, Tuple
 
+from mmgap.tasks import conditional as cond
+from mmgap.tasks import entropy as ent
 from mmgap.tasks import families as fam
 from mmgap.tasks import transforms as tr
 from mmgap.tasks.task import Task
@@ -100,6 +112,69 @@ def _extra_factories() -> Dict[str, Factory]:
     )
 
 
+def _cmi_factories() -> Dict[str, Factory]:
+    sparse_3 = _p(cond.cmi_gaussian_sparse, 3, 3, 3, 2, 0.6, 1.0)
+    sparse_5 = _p(cond.cmi_gaussian_sparse, 5, 5, 5, 2, 0.75, 1.0)
+    student_2 = _p(cond.cmi_student, 2, 2, 2, 3, 1, 0.6, 1.0)
+    collider_1 = _p(cond.cmi_collider, 1, 0.5)
+    steps = [
+        (_p(cond.cmi_gaussian_sparse, 1, 1, 1, 1, 0.6, 1.0),),
+        (sparse_3,),
+        (sparse_5,),
+        (_p(cond.cmi_gaussian_sparse, 10, 10, 10, 3, 0.6, 1.0),),
+        (_p(cond.cmi_gaussian_sparse, 25, 25, 25, 2, 0.8, 1.0),),
+        (_p(cond.cmi_gaussian_dense, 2, 2, 2, 0.5, 1.0),),
+        (_p(cond.cmi_gaussian_dense, 5, 5, 5, 0.5, 1.0),),
+        (_p(cond.cmi_gaussian_dense, 10, 10, 5, 0.3, 1.0),),
+        (_p(cond.cmi_gaussian_dense, 2, 2, 50, 0.5, 1.0),),
+        (_p(cond.cmi_common_cause, 1, 1, 1, 1.5),),
+        (_p(cond.cmi_common_cause, 5, 5, 5, 1.0),),
+        (collider_1,),
+        (_p(cond.cmi_collider, 3, 1.0),),
+        (_p(cond.cmi_chain, 1, 1.0, 1.0),),
+        (_p(cond.cmi_chain, 3, 1.0, 0.8),),
+        (_p(cond.cmi_student, 1, 1, 1, 3, 1, 0.6, 1.0),),
+        (student_2,),
+        (_p(cond.cmi_student, 5, 5, 5, 5, 2, 0.6, 1.0),),
+        (_p(cond.cmi_discrete_z, 2, 3, 0.8, 1.0),),
+        (_p(cond.cmi_discrete_z, 5, 4, 0.8, 1.0),),
+        (tr.half_cube, sparse_3),
+        (tr.normal_cdf, sparse_5),
+        (tr.spiral, sparse_5),
+        (tr.asinh, student_2),
+        (_p(tr.transform_variables, name="half_cube", variables="z"), collider_1),
+    ]
+    return _by_id(_compose(*s) for s in steps)
+
+
+def _entropy_factories() -> Dict[str, Factory]:
+    def mapped(name, *args):
+        return _compose(_p(ent.transform_entropy_task, name=name),
+                        _p(ent.entropy_gaussian, *args))
+
+    return _by_id(
+        [
+            _p(ent.entropy_gaussian, 1, 0.5, 0.0, 0.0),
+            _p(ent.entropy_gaussian, 2, 0.5, 1.0, 0.0),
+            _p(ent.entropy_gaussian, 5, 0.5, 1.0, 0.0),
+            _p(ent.entropy_gaussian, 10, 0.7, 1.0, 0.0),
+            _p(ent.entropy_gaussian, 20, 0.5, 2.0, 0.0),
+            _p(ent.entropy_gaussian, 50, 0.5, 1.0, 0.0),
+            *[_p(ent.entropy_uniform, d) for d in (1, 2, 5, 10, 20)],
+            _p(ent.entropy_student, 1, 3),
+            _p(ent.entropy_student, 2, 3),
+            _p(ent.entropy_student, 5, 4),
+            _p(ent.entropy_student, 10, 5),
+            mapped("half_cube", 2, 0.5, 1.0, 0.0),
+            mapped("half_cube", 10, 0.7, 1.0, 0.0),
+            mapped("exp", 1, 0.5, 0.0, 0.5),
+            mapped("exp", 5, 0.5, 1.0, 0.5),
+            mapped("normal_cdf", 2, 0.5, 0.0, 0.0),
+            mapped("normal_cdf", 10, 0.5, 0.0, 0.0),
+        ]
+    )
+
+
 def _task_id_of(factory: Factory) -> str:
     """The id a factory produces. Builds the task, except for discrete-label tasks whose
     id is known without the Monte Carlo truth."""
@@ -124,6 +199,8 @@ def _suites() -> Dict[str, Tuple[Tuple[str, Factory], ...]]:
         "bmi40": _bmi40_factories(),
         "high-mi": _high_mi_factories(),
         "extra": _extra_factories(),
+        "cmi": _cmi_factories(),
+        "entropy": _entropy_factories(),
     }
     everything: Dict[str, Factory] = {}
     for members in suites.values():
@@ -135,7 +212,7 @@ def _suites() -> Dict[str, Tuple[Tuple[str, Factory], ...]]:
     return {name: tuple(members.items()) for name, members in suites.items()}
 
 
-SUITES: Tuple[str, ...] = ("bmi40", "high-mi", "extra", "all")
+SUITES: Tuple[str, ...] = ("bmi40", "high-mi", "extra", "cmi", "entropy", "all")
 
 
 def _suite(suite: Optional[str]) -> Tuple[Tuple[str, Factory], ...]:

@@ -1,4 +1,13 @@
-"""Closed-form (and one Monte Carlo) true mutual informations, in nats. Pure functions."""
+"""Closed-form (and one Monte Carlo) true information quantities, in nats. Pure functions.
+
+Mutual information (``gaussian_mi``, ``student_t_mi``, ``additive_uniform_mi``, the
+Monte Carlo ``gaussian_label_mi_monte_carlo``), pointwise MI of a Gaussian
+(``gaussian_pointwise_mi``), conditional MI (``gaussian_cmi``, ``student_t_cmi``) and
+differential entropy (``gaussian_entropy``, ``student_t_entropy``,
+``student_t_entropy_dispersion``, ``uniform_box_entropy``) plus the expectations that
+turn an entropy into the entropy of a coordinatewise transform
+(``gaussian_expected_log_abs``, ``gaussian_expected_log_derivative``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,8 @@ from typing import Tuple
 
 import numpy as np
 from scipy.special import digamma, gammaln, logsumexp
+
+EULER_GAMMA = 0.57721566490153286061
 
 
 def _check_split(matrix: np.ndarray, dim_x: int, name: str) -> np.ndarray:
@@ -129,3 +140,169 @@ def gaussian_label_mi_monte_carlo(
         neg_entropy = np.einsum("ij,ij->i", e, logits) / total - top[:, 0] - np.log(total)
         values[start : start + m] = np.log(n_classes) + neg_entropy
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(n_samples))
+
+
+# ----------------------------------------------------------------- conditional MI
+
+
+def _check_split3(matrix: np.ndarray, dim_x: int, dim_y: int, name: str) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float64)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"{name}: expected a square matrix, got shape {matrix.shape}")
+    n = matrix.shape[0]
+    if isinstance(dim_x, bool) or not isinstance(dim_x, (int, np.integer)) or dim_x < 1:
+        raise ValueError(f"dim_x: expected a positive integer, got {dim_x!r}")
+    if isinstance(dim_y, bool) or not isinstance(dim_y, (int, np.integer)) or dim_y < 1:
+        raise ValueError(f"dim_y: expected a positive integer, got {dim_y!r}")
+    if dim_x + dim_y > n:
+        raise ValueError(
+            f"dim_x, dim_y: expected dim_x + dim_y <= {n} (the size of {name}), "
+            f"got {dim_x} + {dim_y}"
+        )
+    return matrix
+
+
+def gaussian_cmi(covariance: np.ndarray, dim_x: int, dim_y: int) -> float:
+    """I(X; Y | Z) for (X, Y, Z) ~ N(mu, covariance) in the order (x, y, z): X the first
+    ``dim_x`` coordinates, Y the next ``dim_y``, Z the rest (possibly none, then I(X; Y)).
+
+    ``1/2 [log det Sigma_{x|z} - log det Sigma_{x|yz}]``, computed with Schur complements
+    as ``1/2 (log det Sigma_xz + log det Sigma_yz - log det Sigma_z - log det Sigma)``.
+    """
+    cov = _check_split3(covariance, dim_x, dim_y, "covariance")
+    ix = np.arange(dim_x)
+    iy = np.arange(dim_x, dim_x + dim_y)
+    iz = np.arange(dim_x + dim_y, cov.shape[0])
+    xz, yz = np.concatenate([ix, iz]), np.concatenate([iy, iz])
+    logdet_xz = _logdet_pd(cov[np.ix_(xz, xz)], "covariance")
+    logdet_yz = _logdet_pd(cov[np.ix_(yz, yz)], "covariance")
+    logdet_z = _logdet_pd(cov[np.ix_(iz, iz)], "covariance") if iz.size else 0.0
+    logdet = _logdet_pd(cov, "covariance")
+    return 0.5 * (logdet_xz + logdet_yz - logdet_z - logdet)
+
+
+def student_t_cmi(dispersion: np.ndarray, dim_x: int, dim_y: int, df: float) -> float:
+    """I(X; Y | Z) for a multivariate Student-t (X, Y, Z) with dispersion matrix
+    ``dispersion`` (order x, y, z; dim_z >= 1) and ``df`` degrees of freedom.
+
+    Every marginal of a multivariate t is a t with the same ``df`` and the sub-matrix as
+    dispersion, so by the chain rule I(X; Y | Z) = I(X; (Y, Z)) - I(X; Z), each an exact
+    :func:`student_t_mi`:
+    ``gaussian_cmi(dispersion) + c(dim_x, dim_y + dim_z, df) - c(dim_x, dim_z, df)``
+    with c = :func:`student_t_mi_correction`.
+    """
+    disp = _check_split3(dispersion, dim_x, dim_y, "dispersion")
+    dim_z = disp.shape[0] - dim_x - dim_y
+    if dim_z < 1:
+        raise ValueError("dispersion: expected at least one z coordinate after x and y")
+    if not df > 0:
+        raise ValueError(f"df: expected a positive number, got {df}")
+    return (
+        gaussian_cmi(disp, dim_x, dim_y)
+        + student_t_mi_correction(dim_x, dim_y + dim_z, df)
+        - student_t_mi_correction(dim_x, dim_z, df)
+    )
+
+
+# ------------------------------------------------------------------- pointwise MI
+
+
+def _gaussian_logpdf_zero_mean(v: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """log N(v; 0, cov) per row; v (n, d) -> (n,)."""
+    chol = np.linalg.cholesky(cov)
+    white = np.linalg.solve(chol, v.T)  # (d, n)
+    logdet = 2.0 * np.sum(np.log(np.diag(chol)))
+    d = cov.shape[0]
+    return -0.5 * (np.sum(white**2, axis=0) + logdet + d * np.log(2.0 * np.pi))
+
+
+def gaussian_pointwise_mi(
+    covariance: np.ndarray, dim_x: int, x: np.ndarray, y: np.ndarray
+) -> np.ndarray:
+    """Pointwise MI ``i(x; y) = log p(x | y) - log p(x)`` of (X, Y) ~ N(0, covariance).
+
+    ``log N(x; B y, Sigma_{x|y}) - log N(x; 0, Sigma_x)`` with
+    ``B = Sigma_xy Sigma_yy^{-1}`` and ``Sigma_{x|y} = Sigma_xx - B Sigma_yx`` (zero means).
+    Its mean over draws of (X, Y) is :func:`gaussian_mi`.
+
+    Shapes: covariance (dim_x + dim_y, dim_x + dim_y), x (n, dim_x), y (n, dim_y) -> (n,).
+    """
+    cov = _check_split(covariance, dim_x, "covariance")
+    dim_y = cov.shape[0] - dim_x
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != dim_x:
+        raise ValueError(f"x: expected shape (n, {dim_x}), got {x.shape}")
+    if y.ndim != 2 or y.shape[1] != dim_y or y.shape[0] != x.shape[0]:
+        raise ValueError(f"y: expected shape ({x.shape[0]}, {dim_y}), got {y.shape}")
+    _logdet_pd(cov, "covariance")
+    sxx, sxy, syy = cov[:dim_x, :dim_x], cov[:dim_x, dim_x:], cov[dim_x:, dim_x:]
+    b = np.linalg.solve(syy, sxy.T).T  # Sigma_xy Sigma_yy^{-1}, (dim_x, dim_y)
+    cond = sxx - b @ sxy.T
+    cond = 0.5 * (cond + cond.T)
+    return _gaussian_logpdf_zero_mean(x - y @ b.T, cond) - _gaussian_logpdf_zero_mean(x, sxx)
+
+
+# ------------------------------------------------------------------------ entropy
+
+
+def gaussian_entropy(covariance: np.ndarray) -> float:
+    """h(X) for X ~ N(mu, covariance): ``1/2 log det(2 pi e Sigma)``."""
+    cov = np.asarray(covariance, dtype=np.float64)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1] or cov.shape[0] < 1:
+        raise ValueError(f"covariance: expected a square matrix, got shape {cov.shape}")
+    d = cov.shape[0]
+    return 0.5 * (d * np.log(2.0 * np.pi * np.e) + _logdet_pd(cov, "covariance"))
+
+
+def student_t_entropy_dispersion(dispersion: np.ndarray, df: float) -> float:
+    """h(X) for a multivariate Student-t with dispersion ``dispersion`` and ``df`` degrees
+    of freedom: :func:`student_t_entropy` ``(dim, df) + 1/2 log det dispersion``."""
+    disp = np.asarray(dispersion, dtype=np.float64)
+    if disp.ndim != 2 or disp.shape[0] != disp.shape[1] or disp.shape[0] < 1:
+        raise ValueError(f"dispersion: expected a square matrix, got shape {disp.shape}")
+    if not df > 0:
+        raise ValueError(f"df: expected a positive number, got {df}")
+    return student_t_entropy(disp.shape[0], df) + 0.5 * _logdet_pd(disp, "dispersion")
+
+
+def uniform_box_entropy(widths) -> float:
+    """h(X) for X uniform on a box with side lengths ``widths``: ``sum log widths``."""
+    widths = np.asarray(widths, dtype=np.float64)
+    if widths.ndim != 1 or widths.size < 1 or not np.all(widths > 0):
+        raise ValueError(f"widths: expected a non-empty 1-D array of positive numbers, "
+                         f"got {widths!r}")
+    return float(np.sum(np.log(widths)))
+
+
+def gaussian_expected_log_abs(std) -> np.ndarray:
+    """E log|G| for G ~ N(0, std^2), elementwise: ``log std - (gamma + log 2) / 2``
+    (gamma the Euler-Mascheroni constant)."""
+    std = np.asarray(std, dtype=np.float64)
+    if not np.all(std > 0):
+        raise ValueError(f"std: expected positive numbers, got {std!r}")
+    return np.log(std) - 0.5 * (EULER_GAMMA + np.log(2.0))
+
+
+def gaussian_expected_log_derivative(name: str, mean, std) -> np.ndarray:
+    """E log|f'(G)| for G ~ N(mean, std^2), elementwise, for the coordinatewise maps f
+    whose expectation has a closed form. Then h(f(X)) = h(X) + sum over columns.
+
+    * ``"half_cube"``  f(x) = x |x|^{1/2}, f' = 3/2 |x|^{1/2}:
+      ``log 3/2 + 1/2 E log|G|`` (needs mean 0; see :func:`gaussian_expected_log_abs`).
+    * ``"exp"``        f' = exp(x): ``mean`` (the log-normal).
+    * ``"normal_cdf"`` f' = phi(x): ``-1/2 log(2 pi) - (std^2 + mean^2) / 2``.
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    std = np.asarray(std, dtype=np.float64)
+    if not np.all(std > 0):
+        raise ValueError(f"std: expected positive numbers, got {std!r}")
+    if name == "half_cube":
+        if np.any(mean != 0):
+            raise ValueError("mean: the half_cube expectation is closed-form only for mean 0")
+        return np.log(1.5) + 0.5 * gaussian_expected_log_abs(std) + 0.0 * mean
+    if name == "exp":
+        return mean + 0.0 * std
+    if name == "normal_cdf":
+        return -0.5 * np.log(2.0 * np.pi) - 0.5 * (std**2 + mean**2)
+    raise ValueError(f"name: expected 'half_cube', 'exp' or 'normal_cdf', got {name!r}")
