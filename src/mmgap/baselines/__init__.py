@@ -12,7 +12,9 @@ from typing import Any, Dict
 
 from .gaussian import (GaussianMI, canonical_correlations, estimate_gaussian, gaussian_mi,
                        gaussian_mi_from_cov)
+from .kl_entropy import KLEntropyEstimator, estimate_kl_entropy, kl_entropy
 from .ksg import KSGEstimator, estimate_ksg, ksg_mi
+from .ksg_cmi import KSGCMIEstimator, estimate_ksg_cmi, ksg_cmi
 from .minde import MINDEEstimator
 from .variational import (DVEstimator, InfoNCEEstimator, MINEEstimator, NWJEstimator,
                           VariationalEstimator)
@@ -27,13 +29,19 @@ __all__ = [
     "VariationalEstimator",
     "GaussianMI",
     "KSGEstimator",
+    "KSGCMIEstimator",
+    "KLEntropyEstimator",
     "canonical_correlations",
     "estimate_gaussian",
     "estimate_ksg",
+    "estimate_ksg_cmi",
+    "estimate_kl_entropy",
     "gaussian_mi",
     "gaussian_mi_from_cov",
     "get_baseline",
     "ksg_mi",
+    "ksg_cmi",
+    "kl_entropy",
     "register_baseline",
 ]
 
