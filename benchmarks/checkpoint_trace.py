@@ -53,7 +53,7 @@ def trace(task_id, seed, n, n_steps, k_draws):
 
     def hooked(proposal, xv, yv, s):
         validation = make_validation(proposal, xv, yv, s)
-        xh, yh = est._prepare(x[te], y[te], fitting=False, min_samples=2)
+        xh, yh, _ = est._prepare(x[te], y[te], fitting=False, min_samples=2)
 
         def score(model):
             out = validation(model)

@@ -5,6 +5,9 @@ Quick use::
     import mmgap
     res = mmgap.estimate_mi(x, y)          # -> MIResult(mi, stderr, ci95, ...)
     print(res.summary())
+    mmgap.estimate_mi(x, y, z)             # I(X;Y|Z)
+    mmgap.pointwise_mi(x, y).values        # i(x_i; y_i) per row, cross-fitted
+    mmgap.estimate_entropy(x)              # h(X); estimate_entropy(x, y): h(X|Y)
 
 Public names are imported lazily so that ``import mmgap`` (and the CLI's ``--help``)
 stays fast; torch is loaded on first use of an estimator.
@@ -24,6 +27,10 @@ _LAZY = {
     "estimate_mi": "mmgap.estimator",
     "VARIANTS": "mmgap.estimator",
     "plot_mmse_curve": "mmgap.plotting",
+    "PointwiseResult": "mmgap.types",
+    "EntropyEstimator": "mmgap.entropy",
+    "estimate_entropy": "mmgap.entropy",
+    "pointwise_mi": "mmgap.pointwise",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -51,6 +51,18 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
+def _add_run_args(p: argparse.ArgumentParser, steps_help: str) -> None:
+    """Budget, seed, split, device and units: shared by every training command."""
+    p.add_argument("--steps", type=int, default=None, help=steps_help)
+    p.add_argument("--max-seconds", type=float, default=None,
+                   help="optional wall-clock budget for training")
+    p.add_argument("--seed", type=int, default=0, help="random seed (split, init, training, estimate)")
+    p.add_argument("--test-size", type=float, default=0.2,
+                   help="fraction of samples held out for the estimate")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
+    p.add_argument("--units", choices=("nats", "bits"), default="nats")
+
+
 def _add_training_args(p: argparse.ArgumentParser) -> None:
     from .estimator import DEFAULT_VARIANT, VARIANTS
     p.add_argument("--method", default="mmg",
@@ -69,15 +81,7 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                         "test (MMG methods; 0 = no test)")
     p.add_argument("--alpha", type=float, default=0.05,
                    help="level of the independence test's decision")
-    p.add_argument("--steps", type=int, default=None,
-                   help="training steps (default: the method's own; 6000 for MMG)")
-    p.add_argument("--max-seconds", type=float, default=None,
-                   help="optional wall-clock budget for training")
-    p.add_argument("--seed", type=int, default=0, help="random seed (split, init, training, estimate)")
-    p.add_argument("--test-size", type=float, default=0.2,
-                   help="fraction of samples held out for the estimate")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
-    p.add_argument("--units", choices=("nats", "bits"), default="nats")
+    _add_run_args(p, "training steps (default: the method's own; 6000 for MMG)")
     p.add_argument("--preprocess", choices=("rank", "standardize", "none"), default="rank",
                    help="per-column map fitted on the training part (MI is unchanged by it)")
     p.add_argument("--network", choices=("auto", "mlp", "conv"), default="auto",
@@ -100,6 +104,14 @@ def _add_data_args(est: argparse.ArgumentParser) -> None:
     est.add_argument("--y-key", default="y", help="array name for Y inside a .npz")
     est.add_argument("--y-discrete", action="store_true",
                      help="Y holds integer class labels (one-hot encoded)")
+    est.add_argument("--z", metavar="FILE", default=None,
+                     help="file with the Z samples: condition on Z, giving I(X;Y|Z)")
+    est.add_argument("--z-cols", metavar="C", default=None,
+                     help="columns for Z in the DATA table (or in --z FILE): I(X;Y|Z)")
+    est.add_argument("--z-key", default=None, metavar="KEY",
+                     help="array name for Z inside the DATA .npz (or --z .npz; default 'z'): I(X;Y|Z)")
+    est.add_argument("--z-discrete", action="store_true",
+                     help="Z holds integer class labels (one-hot encoded)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  mmgap demo\n  mmgap estimate data.npz\n"
                "  mmgap estimate --x feats.npy --y labels.csv --y-cols label --y-discrete\n"
                "  mmgap estimate table.csv --x-cols a,b,c --y-cols d --json\n"
-               "  mmgap test data.npz --alpha 0.01",
+               "  mmgap test data.npz --alpha 0.01\n"
+               "  mmgap estimate table.csv --x-cols a --y-cols b --z-cols c,d   # I(X;Y|Z)\n"
+               "  mmgap pointwise data.npz --out pmi.csv\n"
+               "  mmgap entropy x.npy --json",
     )
     parser.add_argument("--version", action="version", version=f"mmgap {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -143,6 +158,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_args(tst)
     _add_training_args(tst)
+
+    pw = sub.add_parser(
+        "pointwise", formatter_class=_Formatter,
+        help="pointwise MI i(x;y) of every row, to a CSV or .npy file",
+        description="Pointwise mutual information i(x_i; y_i) = log p(x_i|y_i) - log p(x_i) of "
+                    "every row (or i(x_i; y_i | z_i) with Z), cross-fitted: the rows are split "
+                    "into --folds folds and each row is evaluated by a denoiser trained on the "
+                    "other folds. The CSV has columns row, pmi, stderr (the Monte Carlo error of "
+                    "each value over --draws noise draws); .npy holds an (n, 2) array [pmi, "
+                    "stderr]. The mean of the values estimates I(X;Y). Same data options as "
+                    "`estimate`.",
+    )
+    _add_data_args(pw)
+    pw.add_argument("--out", metavar="FILE", required=True,
+                    help="where to write the values: .csv (row, pmi, stderr) or .npy")
+    pw.add_argument("--folds", type=int, default=2, help="cross-fitting folds (>= 2)")
+    pw.add_argument("--draws", type=int, default=64, help="noise draws per row")
+    _add_training_args(pw)
+
+    ent = sub.add_parser(
+        "entropy", formatter_class=_Formatter,
+        help="differential entropy h(X) (or h(X|Y) with --given)",
+        description="Differential entropy h(X) in nats (or bits), or h(X|Y) with --given, from "
+                    "a denoiser built on a Gaussian fitted to the data: h = cross-entropy of the "
+                    "Gaussian (exact on held-out rows) - the divergence from it (the MMSE gap "
+                    "between the Gaussian's denoiser and the learned one). DATA is a .npy "
+                    "(the whole array is X), a .npz (array --x-key) or a table (--x-cols; all "
+                    "columns if omitted). Preprocessing is affine (standardize or none) and its "
+                    "Jacobian is accounted for exactly.",
+    )
+    ent.add_argument("data", metavar="DATA", help=".npy, .npz or .csv/.parquet with the X samples")
+    ent.add_argument("--x-cols", metavar="A,B", help="table columns for X (default: all)")
+    ent.add_argument("--x-key", default="x", help="array name for X inside a .npz")
+    ent.add_argument("--given", metavar="FILE", default=None,
+                     help="file with the Y samples to condition on: h(X|Y)")
+    ent.add_argument("--given-cols", metavar="C", default=None,
+                     help="columns for Y in the DATA table (or in --given FILE): h(X|Y)")
+    ent.add_argument("--given-key", metavar="KEY", default=None,
+                     help="array name for Y inside the DATA .npz (or --given .npz): h(X|Y)")
+    ent.add_argument("--given-discrete", action="store_true",
+                     help="Y holds integer class labels")
+    ent.add_argument("--variant", choices=("orthogonal", "direct"), default="orthogonal",
+                     help="integrand of the divergence from the Gaussian")
+    _add_run_args(ent, "training steps (default 6000)")
+    ent.add_argument("--preprocess", choices=("standardize", "none"), default="standardize",
+                     help="affine per-column map (its Jacobian is added back exactly)")
+    ent.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ent.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
 
     demo = sub.add_parser(
         "demo", formatter_class=_Formatter,
@@ -265,10 +328,11 @@ def _params(args) -> dict:
     return params
 
 
-def _plot(est, res, x_test, y_test, path: str) -> None:
+def _plot(est, res, x_test, y_test, *rest) -> None:
     from .plotting import plot_mmse_curve
 
-    curve = est.mmse_curve(x_test, y_test)
+    *z_test, path = rest
+    curve = est.mmse_curve(x_test, y_test, z=z_test[0] if z_test else None)
     mi_nats = res.mi if res.units == "nats" else res.mi * 0.6931471805599453
     plot_mmse_curve(curve, path, mi=mi_nats, proposal=est.proposal_,
                     title=f"MMSE gap ({res.variant}): I = {res.mi:.3f} {res.units}")
@@ -317,12 +381,36 @@ def _check_outputs(args) -> None:
             raise ValueError(f"--save: cannot create {save!r}: its parent is not writable")
 
 
-def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None) -> int:
+def _load_z(args):
+    """The Z of I(X;Y|Z) named by --z / --z-cols / --z-key, or None."""
+    from .dataio import DataError, load_array, parse_columns
+
+    z_file, z_cols, z_key = getattr(args, "z", None), getattr(args, "z_cols", None), getattr(args, "z_key", None)
+    if z_file is None and z_cols is None and z_key is None:
+        if getattr(args, "z_discrete", False):
+            raise ValueError("--z-discrete: no Z given; add --z FILE, --z-cols or --z-key")
+        return None
+    if z_file is not None:
+        return load_array(z_file, columns=parse_columns(z_cols), key=z_key or "z", name="z")
+    if args.data is None:
+        raise DataError("--z-cols/--z-key pick Z from DATA; with --x/--y files give --z FILE")
+    if Path(args.data).suffix.lower() == ".npz":
+        if z_cols:
+            raise DataError(f"{args.data}: --z-cols applies to tables; use --z-key for .npz")
+        return load_array(args.data, key=z_key, name="z")
+    if z_key:
+        raise DataError(f"{args.data}: --z-key applies to .npz files; use --z-cols for tables")
+    return load_array(args.data, columns=parse_columns(z_cols), name="z")
+
+
+def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None,
+                  z=None) -> int:
     from .estimator import fit_estimate
     from .methods import MMG_METHODS, check_method, run_method
 
     method = check_method(getattr(args, "method", "mmg"))
     _check_outputs(args)
+    z_kw = {} if z is None else {"z": z, "z_discrete": bool(getattr(args, "z_discrete", False))}
     if method not in MMG_METHODS:
         if args.plot and extra is None:
             raise ValueError(f"--plot: the MMSE-gap plot needs an MMG method, not {method!r}")
@@ -336,7 +424,7 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
             raise ValueError(f"--method: {method!r} has no independence test; use an MMG "
                              "method or minde")
         res = run_method(method, x, y, y_discrete=y_discrete, random_state=args.seed,
-                         test_size=args.test_size, **params)
+                         test_size=args.test_size, **params, **z_kw)
         out = res.to_dict()
         if extra:
             out.update(extra)
@@ -353,8 +441,8 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
         raise ValueError(f"--alpha: expected a level between 0 and 1, got {args.alpha}")
     if getattr(args, "command", None) == "test" and args.permutations < 1:
         raise ValueError(f"--permutations: the test needs at least 1, got {args.permutations}")
-    est, res, (xt, yt) = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
-                                      y_discrete=y_discrete, **params)
+    est, res, held = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
+                                  y_discrete=y_discrete, **params, **z_kw)
     out = res.to_dict()
     if res.p_value is not None:
         out["alpha"] = args.alpha
@@ -362,7 +450,7 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None)
     if extra:
         out.update(extra)
     if args.plot:
-        _plot(est, res, xt, yt, args.plot)
+        _plot(est, res, *held, args.plot)
         out["plot"] = args.plot
     if getattr(args, "save", None):
         out["saved"] = str(est.save(args.save, overwrite=args.overwrite))
@@ -410,7 +498,7 @@ def cmd_estimate(args) -> int:
     if np.ndim(x) <= 2 and (args.y_discrete or np.ndim(y) <= 2):
         check_xy(x, y, y_discrete=args.y_discrete, min_samples=20, check_constant=True)
     # image-shaped arrays ((n, H, W) or (n, C, H, W) in .npy/.npz) are checked by the estimator
-    return _run_estimate(args, x, y, y_discrete=args.y_discrete)
+    return _run_estimate(args, x, y, y_discrete=args.y_discrete, z=_load_z(args))
 
 
 def cmd_demo(args) -> int:
@@ -424,6 +512,107 @@ def cmd_demo(args) -> int:
     truth = nats_to(task.mutual_information, args.units)
     return _run_estimate(args, x, y, y_discrete=False,
                          extra={"task": task.id, "truth": truth})
+
+
+def cmd_pointwise(args) -> int:
+    from .dataio import load_xy, parse_columns
+    from .methods import MMG_METHODS
+    from .pointwise import pointwise_mi
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".csv", ".npy"):
+        raise ValueError(f"--out: expected a .csv or .npy file name, got {args.out!r}")
+    if out.is_dir() or not _writable_dir(out.parent):
+        raise ValueError(f"--out: cannot write {args.out!r}")
+    if args.method not in MMG_METHODS:
+        raise ValueError(f"--method: pointwise MI needs an MMG method, got {args.method!r}")
+    _check_outputs(args)
+    x, y = load_xy(args.data, x=args.x, y=args.y, x_cols=parse_columns(args.x_cols),
+                   y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key)
+    z = _load_z(args)
+    params = {**_params(args), "variant": MMG_METHODS[args.method][0] or args.variant,
+              "y_discrete": args.y_discrete, "n_permutations": 0}
+    if z is not None:
+        params["z_discrete"] = args.z_discrete
+    res = pointwise_mi(x, y, z, n_folds=args.folds, k_draws=args.draws,
+                       random_state=args.seed, **params)
+    table = np.column_stack([res.values, res.stderr])
+    tmp = out.with_name(out.name + ".part")
+    if out.suffix.lower() == ".npy":
+        with open(tmp, "wb") as fh:
+            np.save(fh, table)
+    else:
+        with open(tmp, "w") as fh:
+            fh.write("row,pmi,stderr\n")
+            for i, (v, e) in enumerate(table):
+                fh.write(f"{i},{v:.6g},{e:.6g}\n")
+    os.replace(tmp, out)
+    if args.plot:
+        from .plotting import plot_pointwise
+
+        plot_pointwise(res, args.plot)
+    name = "i(x;y|z)" if z is not None else "i(x;y)"
+    summary = {"quantity": res.quantity, "n": int(res.values.size), "mean": res.mean,
+               "mean_stderr": res.mean_stderr, "median_stderr": float(np.median(res.stderr)),
+               "units": res.units, "out": str(out), "plot": args.plot,
+               "n_folds": args.folds, "k_draws": args.draws}
+    if args.json:
+        _emit(json.dumps(summary))
+    else:
+        _emit(f"pointwise {name}: {res.values.size} rows, mean {res.mean:.4f} \u00b1 "
+              f"{res.mean_stderr:.4f} {res.units} (an estimate of the MI); median per-row "
+              f"stderr {summary['median_stderr']:.3f}")
+        _emit(f"written:  {out}" + (f"\nplot:     {args.plot}" if args.plot else ""))
+    return EXIT_OK
+
+
+def cmd_entropy(args) -> int:
+    from .dataio import DataError, load_array, parse_columns
+    from .entropy import estimate_entropy
+
+    p = Path(args.data)
+    suffix = p.suffix.lower()
+    if suffix in (".npy", ".npz"):
+        if args.x_cols:
+            raise DataError(f"{p}: --x-cols applies to tables; use --x-key for .npz")
+        x = load_array(args.data, key=args.x_key if suffix == ".npz" else None, name="x")
+    else:
+        x = load_array(args.data, columns=parse_columns(args.x_cols), name="x")
+    y = None
+    if args.given is not None:
+        y = load_array(args.given, columns=parse_columns(args.given_cols),
+                       key=args.given_key or "y", name="y")
+    elif args.given_cols is not None or args.given_key is not None:
+        if suffix == ".npz":
+            if args.given_cols:
+                raise DataError(f"{p}: --given-cols applies to tables; use --given-key for .npz")
+            y = load_array(args.data, key=args.given_key, name="y")
+        else:
+            if args.given_key:
+                raise DataError(f"{p}: --given-key applies to .npz files")
+            y = load_array(args.data, columns=parse_columns(args.given_cols), name="y")
+            if args.x_cols is None:
+                raise DataError(f"{p}: with --given-cols, say which columns are X (--x-cols)")
+    elif args.given_discrete:
+        raise ValueError("--given-discrete: no Y given; add --given FILE, --given-cols or --given-key")
+    params = dict(variant=args.variant, max_seconds=args.max_seconds, device=args.device,
+                  units=args.units, preprocess=args.preprocess, verbose=not args.quiet,
+                  y_discrete=args.given_discrete)
+    if args.steps is not None:
+        params["n_steps"] = args.steps
+    res = estimate_entropy(x, y, test_size=args.test_size, random_state=args.seed, **params)
+    if args.json:
+        out = res.to_dict()
+        out["entropy"] = out.pop("mi")
+        _emit(json.dumps(out))
+    else:
+        _emit(res.summary())
+        d = res.diagnostics
+        _emit(f"          (Gaussian cross-entropy {d['gaussian_cross_entropy']:.3f} minus the "
+              f"divergence from it, {d['divergence_' + d['integrand']]:.3f} {res.units})")
+        for f in d.get("flags", []):
+            _emit(f"flag:     {f['code']}: {f['message']}")
+    return EXIT_OK
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -580,7 +769,8 @@ def cmd_selfcheck(args) -> int:
     return EXIT_OK if res.passed else EXIT_FAILURE
 
 
-COMMANDS = {"estimate": cmd_estimate, "test": cmd_estimate, "demo": cmd_demo, "bench": cmd_bench,
+COMMANDS = {"estimate": cmd_estimate, "test": cmd_estimate, "pointwise": cmd_pointwise,
+            "entropy": cmd_entropy, "demo": cmd_demo, "bench": cmd_bench,
             "report": cmd_report, "export": cmd_export, "import": cmd_import, "tasks": cmd_tasks, "methods": cmd_methods,
             "selfcheck": cmd_selfcheck}
 

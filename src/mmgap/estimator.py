@@ -21,15 +21,15 @@ from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curv
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
 from .inference import (FEW_SAMPLES_PER_DIM, calibrated_stderr, label_entropy,
-                        permutation_test, reliability_flags)
+                        permutation_test, reliability_flags, z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
 from .preprocessing import ChannelStandardizer, OneHot, make_scaler
 from .training import DenoisingLoss, EpsDenoiser, GaussianPrior, Trainer, ValidationLoss
-from .types import MIResult, MMGWarning, MMSECurve, check_units, nats_to
-from .validation import (check_fraction, check_not_constant, check_positive_int,
-                         check_random_state, check_training_params, check_xy, equal_columns,
-                         split_image)
+from .types import MIResult, MMGWarning, MMSECurve, PointwiseResult, check_units, nats_to
+from .validation import (as_2d_array, as_labels, check_finite, check_fraction,
+                         check_not_constant, check_positive_int, check_random_state,
+                         check_training_params, check_xy, equal_columns, split_image)
 
 __all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
 
@@ -109,6 +109,10 @@ class MMGEstimator(ParamsMixin):
         Image-shaped inputs are instead standardised per channel (one mean and sd over all
         pixels), unless "none"; pixels that are constant in every image are allowed.
     y_discrete : y holds integer class labels (one-hot encoded with the classes seen in fit).
+    z_discrete : the conditioning variable z of ``fit(x, y, z)`` holds integer class labels.
+        With z, the estimate is the conditional MI I(X;Y|Z): the denoiser always sees z (its
+        context input) and sees y only sometimes, and the gap is between mmse(logsnr | z)
+        and mmse(logsnr | y, z).
     units : "nats" or "bits". device : "auto", "cpu", "cuda", ... random_state : int or None.
     verbose : show a progress bar while training (only when stderr is a terminal).
     """
@@ -125,7 +129,8 @@ class MMGEstimator(ParamsMixin):
                  preprocess: str = "rank", y_discrete: bool = False, units: str = "nats",
                  device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True, network: str = "auto",
-                 gaussian_prior: Optional[bool] = None, n_permutations: int = 99):
+                 gaussian_prior: Optional[bool] = None, n_permutations: int = 99,
+                 z_discrete: bool = False):
         self.variant = variant
         self.n_steps = n_steps
         self.batch_size = batch_size
@@ -152,6 +157,7 @@ class MMGEstimator(ParamsMixin):
         self.network = network
         self.gaussian_prior = gaussian_prior
         self.n_permutations = n_permutations
+        self.z_discrete = z_discrete
 
     # ------------------------------------------------------------------ parameter checks
     def _check_params(self) -> None:
@@ -176,7 +182,9 @@ class MMGEstimator(ParamsMixin):
         TruncatedLogistic(self.logsnr_loc, self.logsnr_scale, self.logsnr_clip)
 
     # ------------------------------------------------------------------ data handling
-    def _prepare(self, x: Any, y: Any, *, fitting: bool, min_samples: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _prepare(self, x: Any, y: Any, z: Any = None, *, fitting: bool,
+                 min_samples: int) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Checked, preprocessed tensors (x, y, z or None); ``fitting`` fits the maps."""
         x, x_shape = split_image(x, "x")
         y, y_shape = (y, None) if self.y_discrete else split_image(y, "y")
         xa, ya = check_xy(x, y, y_discrete=self.y_discrete, min_samples=min_samples)
@@ -184,7 +192,7 @@ class MMGEstimator(ParamsMixin):
             self.x_image_shape_, self.y_image_shape_ = x_shape, y_shape
             if x_shape is None:
                 check_not_constant(xa, "x")
-            if y_shape is None and not self.y_discrete:
+            if y_shape is None and not self.y_discrete and not self._y_placeholder:
                 check_not_constant(ya, "y")
             self.equal_columns_ = [] if self.y_discrete else equal_columns(xa, ya)
             self.x_scaler_ = self._scaler(x_shape)
@@ -196,7 +204,7 @@ class MMGEstimator(ParamsMixin):
                 self.y_scaler_ = None
             else:
                 self.y_encoder_ = None
-                self.y_scaler_ = self._scaler(y_shape)
+                self.y_scaler_ = None if self._y_placeholder else self._scaler(y_shape)
                 if self.y_scaler_ is not None:
                     self.y_scaler_.fit(ya, "y")
         else:
@@ -215,13 +223,68 @@ class MMGEstimator(ParamsMixin):
             if self.y_scaler_ is not None:
                 ya = self.y_scaler_.transform(ya, "y")
         dev = self.device_
+        za = self._prepare_z(z, xa.shape[0], fitting)
         return (torch.as_tensor(xa, dtype=torch.float32, device=dev),
-                torch.as_tensor(ya, dtype=torch.float32, device=dev))
+                torch.as_tensor(ya, dtype=torch.float32, device=dev),
+                None if za is None else torch.as_tensor(za, dtype=torch.float32, device=dev))
+
+    def _prepare_z(self, z: Any, n: int, fitting: bool) -> Optional[np.ndarray]:
+        """The conditioning variable z of I(X;Y|Z), checked and preprocessed like y."""
+        if fitting:
+            self.has_z_ = z is not None
+            self.z_scaler_ = self.z_encoder_ = self.z_image_shape_ = None
+            self.dim_z_ = self.dim_z_in_ = 0
+        elif (z is None) == self.has_z_:
+            raise ValueError("z: this estimator was fitted with z (conditional MI); pass z here too"
+                             if self.has_z_ else
+                             "z: this estimator was fitted without z; refit with z for I(X;Y|Z)")
+        if z is None:
+            return None
+        z_shape = None
+        if self.z_discrete:
+            za = as_labels(z, "z")
+        else:
+            zf, z_shape = split_image(z, "z")
+            za = check_finite(as_2d_array(zf, "z"), "z")
+        if za.shape[0] != n:
+            raise ValueError(f"x and z: expected the same number of samples (rows), got {n} "
+                             f"and {za.shape[0]}")
+        if fitting:
+            if self.z_discrete:
+                self.z_encoder_ = OneHot().fit(za, "z")
+            else:
+                if z_shape is None:
+                    check_not_constant(za, "z")
+                self.z_image_shape_ = z_shape
+                self.z_scaler_ = self._scaler(z_shape)
+                if self.z_scaler_ is not None:
+                    self.z_scaler_.fit(za, "z")
+            self.dim_z_in_ = 1 if self.z_discrete else int(za.shape[1])
+        else:
+            if z_shape is not None and z_shape != self.z_image_shape_:
+                raise ValueError(f"z: expected images of shape {self.z_image_shape_} as in fit, "
+                                 f"got {z_shape}")
+            if not self.z_discrete and za.shape[1] != self.dim_z_in_:
+                raise ValueError(f"z: expected {self.dim_z_in_} columns as in fit, got {za.shape[1]}")
+        if self.z_encoder_ is not None:
+            za = self.z_encoder_.transform(za, "z")
+        elif self.z_scaler_ is not None:
+            za = self.z_scaler_.transform(za, "z")
+        if fitting:
+            self.dim_z_ = int(za.shape[1])
+        return za
 
     def _scaler(self, image_shape):
         if image_shape is not None and self.preprocess != "none":
             return ChannelStandardizer(image_shape[0])
         return make_scaler(self.preprocess)
+
+    # True while y is a constant placeholder (a subclass that needs no y, e.g. entropy h(X))
+    _y_placeholder = False
+
+    def _p_uncond(self) -> float:
+        """Probability of withholding y in training (1.0: y is a placeholder, never shown)."""
+        return 1.0 if self._y_placeholder else float(self.p_uncond)
 
     def _use_prior(self) -> bool:
         if self.gaussian_prior is None:  # auto: on for the adaptive variants
@@ -232,28 +295,33 @@ class MMGEstimator(ParamsMixin):
         kind = "mlp" if self.network == "auto" else self.network
         if kind == "conv" and self.x_image_shape_ is None:
             raise ValueError("network: 'conv' needs image-shaped x, (n, H, W) or (n, C, H, W)")
+        if kind == "conv" and self.has_z_:
+            raise ValueError("network: 'conv' has no input for z yet; use network='mlp' (or "
+                             "'auto') for conditional MI")
         return kind
 
     def _base_proposal(self) -> TruncatedLogistic:
         return TruncatedLogistic(float(self.logsnr_loc), float(self.logsnr_scale),
                                  float(self.logsnr_clip))
 
-    def _build_network(self, seed: int, xt=None, yt=None) -> torch.nn.Module:
+    def _build_network(self, seed: int, xt=None, yt=None, ct=None) -> torch.nn.Module:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = build_network(self.network_kind_, self.dim_x_, self.dim_y_, width=self.width,
                                 depth=self.depth, x_shape=self.x_image_shape_,
-                                y_shape=self.y_image_shape_)
-        prior = GaussianPrior(self.dim_x_, self.dim_y_).fit(xt, yt) if self._use_prior() else None
+                                y_shape=self.y_image_shape_, dim_context=self.dim_z_)
+        prior = (GaussianPrior(self.dim_x_, self.dim_y_, self.dim_z_).fit(xt, yt, ct)
+                 if self._use_prior() else None)
         return EpsDenoiser(net, prior).to(self.device_)
 
-    def _validation(self, proposal, xv, yv, seed: int) -> ValidationLoss:
+    def _validation(self, proposal, xv, yv, cv, seed: int) -> ValidationLoss:
         gen = torch.Generator(device=self.device_).manual_seed(seed)
-        return ValidationLoss(proposal, xv, yv, k_draws=4, generator=gen)
+        return ValidationLoss(proposal, xv, yv, cv, k_draws=4, generator=gen)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x: Any, y: Any) -> "MMGEstimator":
-        """Train the denoiser on (x, y). x: (n, dim_x); y: (n, dim_y) or labels (n,).
+    def fit(self, x: Any, y: Any, z: Any = None) -> "MMGEstimator":
+        """Train the denoiser on (x, y). x: (n, dim_x); y: (n, dim_y) or labels (n,);
+        z: optional (n, dim_z) or labels (n,) (``z_discrete``) for I(X;Y|Z).
         Returns self; any earlier fit is forgotten."""
         t0 = time.perf_counter()
         self._check_params()
@@ -261,7 +329,8 @@ class MMGEstimator(ParamsMixin):
             delattr(self, attr)
         self.device_ = resolve_device(self.device)
         seed_init, seed_train, seed_est, seed_val = _seeds(self.random_state, 4)
-        xt, yt = self._prepare(x, y, fitting=True, min_samples=10)
+        xt, yt, ct = self._prepare(x, y, z, fitting=True, min_samples=10)
+        cv = None
         self.n_train_ = int(xt.shape[0])
         n_val = int(round(self.validation_fraction * self.n_train_))
         if 0 < n_val < 20:
@@ -272,16 +341,19 @@ class MMGEstimator(ParamsMixin):
                                    device=self.device_)
             xv, yv = xt[perm[:n_val]], yt[perm[:n_val]]
             xt, yt = xt[perm[n_val:]], yt[perm[n_val:]]
+            if ct is not None:
+                cv, ct = ct[perm[:n_val]], ct[perm[n_val:]]
         eval_every = max(50, self.n_steps // 12)
         self.dim_x_ = int(xt.shape[1])
         self.dim_y_ = int(yt.shape[1])
         self.dim_y_in_ = self.dim_y_ if self.y_encoder_ is None else 1
         self.network_kind_ = self._network_kind()
         self._estimate_seed_ = seed_est
-        self.variant_, self.auto_ = self._resolve_variant(xt, yt)
+        self.variant_, self.auto_ = self._resolve_variant(xt, yt, ct)
         m_check = min(int(xt.shape[0]), 2000)
-        self._train_check_ = (xt[:m_check], yt[:m_check])  # for the over-fitting check
-        model = self._build_network(seed_init, xt, yt)
+        # for the over-fitting check
+        self._train_check_ = (xt[:m_check], yt[:m_check], None if ct is None else ct[:m_check])
+        model = self._build_network(seed_init, xt, yt, ct)
         gen = torch.Generator(device=self.device_).manual_seed(seed_train)
         trainer = Trainer(model, total_steps=self.n_steps, learning_rate=self.learning_rate,
                           weight_decay=self._weight_decay(), ema_decay=self.ema_decay,
@@ -290,11 +362,12 @@ class MMGEstimator(ParamsMixin):
         self.adaptation_ = None
         if self.variant_.endswith("adaptive"):
             n_pilot = max(1, int(round(self.pilot_fraction * self.n_steps)))
-            trainer.run(DenoisingLoss(proposal, self.p_uncond), xt, yt, n_steps=n_pilot,
-                        batch_size=self.batch_size, name="pilot")
+            trainer.run(DenoisingLoss(proposal, self._p_uncond()), xt, yt, n_steps=n_pilot,
+                        batch_size=self.batch_size, name="pilot", context=ct)
             m = min(self.n_train_, 2048)
             grid = logsnr_grid(-12.0, 24.0, 73, device=self.device_)
-            curves = mmse_on_grid(trainer.ema, xt[:m], yt[:m], grid, 1, gen)
+            curves = mmse_on_grid(trainer.ema, xt[:m], yt[:m], grid, 1, gen,
+                                  context=None if ct is None else ct[:m])
             g = grid.cpu().numpy()
             gap = curves["gap_orthogonal"]
             prior = trainer.ema.prior
@@ -308,14 +381,14 @@ class MMGEstimator(ParamsMixin):
                 warnings.warn(f"adaptive proposal: {note}", MMGWarning, stacklevel=2)
             remaining = self.n_steps - n_pilot
             if remaining > 0 and trainer.log.stopped_reason != "time budget":
-                trainer.run(DenoisingLoss(proposal, self.p_uncond), xt, yt, n_steps=remaining,
-                            batch_size=self.batch_size, name="adapted",
-                            validation=self._validation(proposal, xv, yv, seed_val) if n_val else None,
+                trainer.run(DenoisingLoss(proposal, self._p_uncond()), xt, yt, n_steps=remaining,
+                            batch_size=self.batch_size, name="adapted", context=ct,
+                            validation=self._validation(proposal, xv, yv, cv, seed_val) if n_val else None,
                             eval_every=eval_every, patience=self.patience)
         else:
-            trainer.run(DenoisingLoss(proposal, self.p_uncond), xt, yt, n_steps=self.n_steps,
-                        batch_size=self.batch_size,
-                        validation=self._validation(proposal, xv, yv, seed_val) if n_val else None,
+            trainer.run(DenoisingLoss(proposal, self._p_uncond()), xt, yt, n_steps=self.n_steps,
+                        batch_size=self.batch_size, context=ct,
+                        validation=self._validation(proposal, xv, yv, cv, seed_val) if n_val else None,
                         eval_every=eval_every, patience=self.patience)
         self.n_validation_ = n_val
         self.proposal_ = proposal
@@ -324,17 +397,19 @@ class MMGEstimator(ParamsMixin):
         self.seconds_fit_ = time.perf_counter() - t0
         return self
 
-    def _resolve_variant(self, xt: torch.Tensor, yt: torch.Tensor):
+    def _resolve_variant(self, xt: torch.Tensor, yt: torch.Tensor, ct: Optional[torch.Tensor] = None):
         """The variant to train: ``variant`` itself, or for "auto" the Gaussian check."""
         if self.variant != "auto":
             return self.variant, None
-        n, dims = int(xt.shape[0]), int(xt.shape[1]) + int(yt.shape[1])
+        n = int(xt.shape[0])
+        dims = int(xt.shape[1]) + int(yt.shape[1]) + (0 if ct is None else int(ct.shape[1]))
         if n < FEW_SAMPLES_PER_DIM * dims:  # the fitted Gaussian is degenerate: no evidence
             return "orthogonal", {"gaussian_tail_share": None, "threshold": AUTO_TAIL_SHARE,
                                   "variant": "orthogonal",
                                   "reason": f"{n} samples for {dims} dimensions: too few to "
                                             "fit the Gaussian the choice rests on"}
-        prior = GaussianPrior(int(xt.shape[1]), int(yt.shape[1])).fit(xt, yt)
+        prior = GaussianPrior(int(xt.shape[1]), int(yt.shape[1]),
+                              0 if ct is None else int(ct.shape[1])).fit(xt, yt, ct)
         share = gaussian_tail_share(prior.eval_u.cpu().numpy(), prior.eval_c.cpu().numpy(),
                                     self._base_proposal().high)
         chosen = "orthogonal-adaptive" if share > AUTO_TAIL_SHARE else "orthogonal"
@@ -356,15 +431,16 @@ class MMGEstimator(ParamsMixin):
             return int(self.k_draws)
         return int(min(32, max(2, math.ceil(32768 / max(n, 1)))))
 
-    def _draws(self, x: Any, y: Any):
-        """(draws, prepared x, prepared y, k) of the estimate's Monte Carlo on (x, y)."""
+    def _draws(self, x: Any, y: Any, z: Any = None, k: Optional[int] = None):
+        """(draws, prepared x, y, z, k) of the estimate's Monte Carlo on (x, y[, z])."""
         self._check_is_fitted("model_")
-        xt, yt = self._prepare(x, y, fitting=False, min_samples=2)
+        xt, yt, ct = self._prepare(x, y, z, fitting=False, min_samples=2)
         gen = torch.Generator(device=self.device_).manual_seed(self._estimate_seed_)
-        k = self._k_draws(xt.shape[0])
-        return gap_draws(self.model_, xt, yt, self.proposal_, k, gen), xt, yt, k
+        k = self._k_draws(xt.shape[0]) if k is None else k
+        draws = gap_draws(self.model_, xt, yt, self.proposal_, k, gen, context=ct)
+        return draws, xt, yt, ct, k
 
-    def estimate(self, x: Any, y: Any) -> MIResult:
+    def estimate(self, x: Any, y: Any, z: Any = None) -> MIResult:
         """Estimate I(X;Y) on held-out samples with the fitted denoiser, with a calibrated
         interval, a permutation p-value and reliability flags.
 
@@ -375,9 +451,15 @@ class MMGEstimator(ParamsMixin):
         tasks; docs/benchmarks/calibration.md). ``p_value`` tests I(X;Y) = 0 by permuting y
         within these points; it is exactly valid only when the network never saw them.
         ``diagnostics["flags"]`` lists what the interval cannot account for.
+
+        With ``z`` (the estimator was fitted with z), the result is I(X;Y|Z)
+        (``quantity == "cmi"``) and the test is of conditional independence: y is permuted
+        only among points with the same z (discrete z: exact) or among small groups of
+        points with nearby z (continuous z: approximate, see
+        :func:`mmgap.inference.z_strata`).
         """
         t0 = time.perf_counter()
-        draws, xt, yt, k = self._draws(x, y)
+        draws, xt, yt, ct, k = self._draws(x, y, z)
         n = int(xt.shape[0])
         form = _FORM[self.variant_]
         other = "direct" if form == "orthogonal" else "orthogonal"
@@ -390,27 +472,31 @@ class MMGEstimator(ParamsMixin):
         m = min(n, 1024)
         edges = logsnr_grid(self.proposal_.low, self.proposal_.high, 2, device=self.device_)
         # both forms must show the gap open (an imperfect network's orthogonal gap is noise > 0)
-        ec = mmse_on_grid(self.model_, xt[:m], yt[:m], edges, 2, gen)
+        ec = mmse_on_grid(self.model_, xt[:m], yt[:m], edges, 2, gen,
+                          context=None if ct is None else ct[:m])
         edge = np.minimum(ec["gap_orthogonal"], ec["mmse"] - ec["mmse_cond"])
         edge_density = (0.5 * float(edge[0]), 0.5 * float(edge[1]))
         train_mi = train_se = None
         if getattr(self, "_train_check_", None) is not None:
-            xtr, ytr = self._train_check_
-            tr = gap_draws(self.model_, xtr, ytr, self.proposal_, k, gen)
+            xtr, ytr, ctr = self._train_check_
+            tr = gap_draws(self.model_, xtr, ytr, self.proposal_, k, gen, context=ctr)
             train_mi, train_se_mc = tr.estimate(form)
             train_se = math.hypot(train_se_mc, se_mc)
         test = None
         if self.n_permutations > 0:
+            strata = None if ct is None else z_strata(ct.cpu().numpy(),
+                                                      discrete=self.z_discrete)
             test = permutation_test(self.model_, xt, yt, self.proposal_,
                                     n_permutations=self.n_permutations,
-                                    k_draws=max(1, min(8, math.ceil(4000 / n))), generator=gen)
+                                    k_draws=max(1, min(8, math.ceil(4000 / n))), generator=gen,
+                                    context=ct, strata=strata)
         bound = getattr(self, "label_entropy_", None)
         mi_unclipped = mi
         if bound is not None and mi > bound:
             mi = bound
         flags = reliability_flags(
             mi=mi, edge_density=edge_density, window=(self.proposal_.low, self.proposal_.high),
-            n_train=self.n_train_, dim_x=self.dim_x_, dim_y=self.dim_y_,
+            n_train=self.n_train_, dim_x=self.dim_x_, dim_y=self.dim_y_ + self.dim_z_,
             train_mi=train_mi, train_gap_stderr=train_se or 0.0, upper_bound=bound,
             mi_unclipped=mi_unclipped,
             time_budget_hit=self.training_log_.stopped_reason == "time budget",
@@ -450,7 +536,10 @@ class MMGEstimator(ParamsMixin):
         }
         if bound is not None:
             diagnostics["label_entropy"] = nats_to(bound, u)
+        if ct is not None:
+            diagnostics["dim_z"] = self.dim_z_
         return MIResult(mi=nats_to(mi, u), stderr=nats_to(se, u), units=u, variant=self.variant_,
+                        quantity="cmi" if ct is not None else "mi",
                         n_train=self.n_train_, n_test=n,
                         seconds=time.perf_counter() - t0, diagnostics=diagnostics,
                         p_value=None if test is None else test["p_value"],
@@ -459,12 +548,12 @@ class MMGEstimator(ParamsMixin):
                                              for f in flags))
 
     def mmse_curve(self, x: Any, y: Any, grid: Optional[np.ndarray] = None,
-                   k_draws: int = 4) -> MMSECurve:
+                   k_draws: int = 4, z: Any = None) -> MMSECurve:
         """The unconditional and conditional eps-MMSE curves on a log-SNR grid, evaluated on
         (x, y) (preferably held-out). Default grid: the proposal window widened by 2 on each
-        side, 61 points."""
+        side, 61 points. With z: the curves given z and given (y, z)."""
         self._check_is_fitted("model_")
-        xt, yt = self._prepare(x, y, fitting=False, min_samples=2)
+        xt, yt, ct = self._prepare(x, y, z, fitting=False, min_samples=2)
         if grid is None:
             g = logsnr_grid(self.proposal_.low - 2, self.proposal_.high + 2, 61, device=self.device_)
         else:
@@ -472,17 +561,40 @@ class MMGEstimator(ParamsMixin):
             if g.ndim != 1 or g.numel() < 2 or not torch.isfinite(g).all():
                 raise ValueError("grid: expected a 1-D array of at least 2 finite log-SNR values")
         gen = torch.Generator(device=self.device_).manual_seed(self._estimate_seed_ + 1)
-        res = mmse_on_grid(self.model_, xt, yt, g, check_positive_int(k_draws, "k_draws"), gen)
+        res = mmse_on_grid(self.model_, xt, yt, g, check_positive_int(k_draws, "k_draws"), gen,
+                           context=ct)
         return MMSECurve(logsnr=g.cpu().double().numpy(), mmse=res["mmse"],
                          mmse_cond=res["mmse_cond"], mmse_stderr=res["mmse_stderr"],
                          mmse_cond_stderr=res["mmse_cond_stderr"], dim_x=self.dim_x_,
                          gap_orthogonal=res["gap_orthogonal"])
 
-    def pointwise_mi(self, x: Any, y: Any) -> np.ndarray:
-        """Per-sample contributions whose mean is the estimate (shape (n,), in ``units``).
-        Each is a noisy (k_draws-sample) estimate of the pointwise MI i(x; y)."""
-        draws = self._draws(x, y)[0]
+    def pointwise_mi(self, x: Any, y: Any, z: Any = None) -> np.ndarray:
+        """Per-sample contributions whose mean is the estimate (shape (n,), in ``units``),
+        in the estimate's integrand form and draws. For pointwise MI values that estimate
+        i(x; y) itself, use :meth:`pointwise`."""
+        draws = self._draws(x, y, z)[0]
         return nats_to(1.0, self.units) * draws.pointwise(_FORM[self.variant_])
+
+    def pointwise(self, x: Any, y: Any, z: Any = None, *, k_draws: int = 64) -> PointwiseResult:
+        """Pointwise MI i(x_i; y_i) = log p(x_i | y_i) - log p(x_i) of each row (or
+        i(x_i; y_i | z_i) with z), from ``k_draws`` noise draws per row.
+
+        Uses the *direct* integrand, 1/2 w (||eps - eps_hat(z)||^2 - ||eps - eps_hat(z, y)||^2):
+        for each fixed (x, y) its expectation over the noise is exactly the log density
+        ratio (the pointwise I-MMSE relation). The orthogonal integrand has the same mean
+        over rows but not row by row. Each value's ``stderr`` is its Monte Carlo error over
+        the draws; rows should be ones the network did not train on
+        (:func:`mmgap.pointwise_mi` cross-fits so that every row is).
+        """
+        k = check_positive_int(k_draws, "k_draws")
+        draws = self._draws(x, y, z, k=k)[0]
+        v = draws.mi_values("direct")
+        scale = nats_to(1.0, self.units)
+        se = v.std(axis=1, ddof=1) / math.sqrt(k) if k > 1 else np.full(v.shape[0], np.inf)
+        return PointwiseResult(values=scale * v.mean(axis=1), stderr=scale * se, units=self.units,
+                               quantity="pcmi" if self.has_z_ else "pmi",
+                               diagnostics={"integrand": "direct", "k_draws": k,
+                                            "proposal": self.proposal_.to_dict()})
 
     # ------------------------------------------------------------------ persistence
     def _config(self) -> dict:
@@ -504,6 +616,10 @@ class MMGEstimator(ParamsMixin):
                 "x_scaler": None if self.x_scaler_ is None else self.x_scaler_.to_dict(),
                 "y_scaler": None if self.y_scaler_ is None else self.y_scaler_.to_dict(),
                 "y_encoder": None if self.y_encoder_ is None else self.y_encoder_.to_dict(),
+                "dim_z": self.dim_z_, "dim_z_in": self.dim_z_in_,
+                "z_image_shape": self.z_image_shape_,
+                "z_scaler": None if self.z_scaler_ is None else self.z_scaler_.to_dict(),
+                "z_encoder": None if self.z_encoder_ is None else self.z_encoder_.to_dict(),
                 "training": self.training_log_.summary(),
                 "seconds_fit": self.seconds_fit_,
             },
@@ -558,10 +674,17 @@ def train_test_split_indices(n: int, test_size: float, random_state: Any,
     return np.setdiff1d(np.arange(n), test_idx), test_idx
 
 
+def _rows(a: Any, idx: np.ndarray, shape) -> np.ndarray:
+    """Rows ``idx`` of a validated (flattened) array, back in the caller's image layout."""
+    return a[idx] if shape is None else a[idx].reshape(-1, *shape)
+
+
 def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Optional[int] = 0,
-                 estimator: Optional[type] = None, **params: Any):
+                 estimator: Optional[type] = None, z: Any = None, **params: Any):
     """Split, fit on the training part, estimate on the held-out part.
     Returns (fitted estimator, MIResult, (x_test, y_test)); see :func:`estimate_mi`.
+    With ``z`` the estimate is I(X;Y|Z), z is split with the same rows, and the last item
+    is (x_test, y_test, z_test).
     ``estimator``: the class to construct with ``params`` (default :class:`MMGEstimator`;
     any class with fit/estimate and a ``random_state`` parameter)."""
     t0 = time.perf_counter()
@@ -571,26 +694,39 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     xf, x_shape = split_image(x, "x")
     yf, y_shape = (y, None) if y_discrete else split_image(y, "y")
     xa, ya = check_xy(xf, yf, y_discrete=y_discrete, min_samples=20)
-    tr, te = train_test_split_indices(xa.shape[0], test_size, random_state,
-                                      labels=ya if y_discrete else None)
+    za = None
+    if z is not None:
+        za = np.asarray(z.detach().cpu().numpy() if hasattr(z, "detach") else z)
+        if za.ndim == 0 or za.shape[0] != xa.shape[0]:
+            raise ValueError(f"x and z: expected the same number of samples (rows), got "
+                             f"{xa.shape[0]} and {za.shape[0] if za.ndim else 'a scalar'}")
+    labels = ya if y_discrete else None
+    if za is not None and params.get("z_discrete") and labels is None:
+        labels = as_labels(za, "z")  # stratify on z so that every class is in both parts
+    tr, te = train_test_split_indices(xa.shape[0], test_size, random_state, labels=labels)
     # images go back to the caller's layout ((n, H, W) stays 3-D)
-    if x_shape is not None:
-        xa = xa.reshape(-1, *tuple(np.shape(x))[1:])
-    if y_shape is not None:
-        ya = ya.reshape(-1, *tuple(np.shape(y))[1:])
+    xs = tuple(np.shape(x))[1:] if x_shape is not None else None
+    ys = tuple(np.shape(y))[1:] if y_shape is not None else None
     est = (estimator or MMGEstimator)(random_state=random_state, **params)
-    est.fit(xa[tr], ya[tr])
-    res = est.estimate(xa[te], ya[te])
+    fit_kw = {} if za is None else {"z": za[tr]}
+    est.fit(_rows(xa, tr, xs), _rows(ya, tr, ys), **fit_kw)
+    est_kw = {} if za is None else {"z": za[te]}
+    res = est.estimate(_rows(xa, te, xs), _rows(ya, te, ys), **est_kw)
     res.seconds = time.perf_counter() - t0
     res.diagnostics["test_size"] = test_size
-    return est, res, (xa[te], ya[te])
+    held = (_rows(xa, te, xs), _rows(ya, te, ys))
+    return est, res, held if za is None else held + (za[te],)
 
 
-def estimate_mi(x: Any, y: Any, *, method: str = "mmg", test_size: float = 0.2,
+def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg", test_size: float = 0.2,
                 random_state: Optional[int] = 0, **params: Any) -> MIResult:
     """One call: split off ``test_size`` of the samples as held-out data, fit an
     :class:`MMGEstimator` (``**params``) on the rest (standardised with training
     statistics), and estimate I(X;Y) on the held-out part. ``seconds`` covers everything.
+
+    With ``z`` (continuous (n, dim_z), image-shaped, or labels with ``z_discrete=True``):
+    the conditional MI I(X;Y|Z), ``quantity == "cmi"``, and ``p_value`` tests conditional
+    independence.
 
     ``method`` picks another estimator by name (see :mod:`mmgap.methods`: the MMG variants
     ``mmg-direct`` ..., or a baseline such as ``ksg``; baselines use all samples).
@@ -602,5 +738,7 @@ def estimate_mi(x: Any, y: Any, *, method: str = "mmg", test_size: float = 0.2,
     if method != "mmg":
         from .methods import run_method
 
+        if z is not None:
+            params["z"] = z
         return run_method(method, x, y, test_size=test_size, random_state=random_state, **params)
-    return fit_estimate(x, y, test_size=test_size, random_state=random_state, **params)[1]
+    return fit_estimate(x, y, test_size=test_size, random_state=random_state, z=z, **params)[1]

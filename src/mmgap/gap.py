@@ -35,6 +35,7 @@ __all__ = [
     "fused_pass",
     "GapDraws",
     "gap_draws",
+    "mismatch_draws",
     "mmse_on_grid",
     "gaussian_mi",
     "gaussian_mmse",
@@ -119,6 +120,39 @@ def fused_pass(denoise: Denoiser, z: Tensor, logsnr: Tensor, y: Tensor,
     return out[b:], out[:b]  # (unconditional, conditional)
 
 
+def _draw_loop(x: Tensor, proposal, k_draws: int, generator: Optional[torch.Generator],
+               batch_size: int, stratified: bool, predict) -> GapDraws:
+    """k (logsnr, eps) draws per point of x; ``predict(z, logsnr, idx) -> (eps_a, eps_b)``
+    gives the two predictions compared on each draw (a: the unconditional or reference
+    denoiser, b: the conditional or fitted one)."""
+    n = x.shape[0]
+    if k_draws < 1:
+        raise ValueError(f"k_draws: expected an integer >= 1, got {k_draws!r}")
+    total = n * k_draws
+    logsnr_all, w_all = proposal.sample(total, generator, device=x.device, dtype=x.dtype,
+                                        stratified=stratified)
+    # point index of each draw: draw j of point i sits at i * k + j
+    idx_all = torch.arange(n, device=x.device).repeat_interleave(k_draws)
+    outs = {k: [] for k in ("direct", "orthogonal", "mse", "mse_cond")}
+    for start in range(0, total, batch_size):
+        sl = slice(start, min(start + batch_size, total))
+        idx, lam = idx_all[sl], logsnr_all[sl]
+        xb = x[idx]
+        eps = torch.randn(xb.shape, generator=generator, device=x.device, dtype=x.dtype)
+        eps_a, eps_b = predict(add_noise(xb, lam, eps), lam, idx)
+        mse_a, mse_b = ((eps - eps_a) ** 2).sum(-1), ((eps - eps_b) ** 2).sum(-1)
+        outs["mse"].append(mse_a)
+        outs["mse_cond"].append(mse_b)
+        outs["direct"].append(mse_a - mse_b)
+        outs["orthogonal"].append(orthogonal_integrand(eps_a, eps_b))
+
+    def arr(t: Tensor) -> np.ndarray:
+        return t.detach().to("cpu", torch.float64).numpy().reshape(n, k_draws)
+
+    return GapDraws(logsnr=arr(logsnr_all), weight=arr(w_all),
+                    **{k: arr(torch.cat(v)) for k, v in outs.items()})
+
+
 @torch.inference_mode()
 def gap_draws(
     denoise: Denoiser,
@@ -134,43 +168,49 @@ def gap_draws(
 ) -> GapDraws:
     """Draw k (logsnr, eps) per point and evaluate both integrands on the SAME draws.
 
-    x: (n, dim_x), y: (n, dim_y) tensors on the denoiser's device. ``proposal`` has
+    x: (n, dim_x), y: (n, dim_y) tensors on the denoiser's device; ``context`` (n, dim_c)
+    is the always-present condition (the z of I(X;Y|Z)). ``proposal`` has
     ``sample(m, generator, device=, dtype=, stratified=) -> (logsnr, weight)``.
     Returns :class:`GapDraws` with arrays of shape (n, k).
     """
-    n = x.shape[0]
-    if k_draws < 1:
-        raise ValueError(f"k_draws: expected an integer >= 1, got {k_draws!r}")
-    total = n * k_draws
-    logsnr_all, w_all = proposal.sample(total, generator, device=x.device, dtype=x.dtype,
-                                        stratified=stratified)
-    # point index of each draw: draw j of point i sits at i * k + j
-    idx_all = torch.arange(n, device=x.device).repeat_interleave(k_draws)
-    outs = {k: [] for k in ("direct", "orthogonal", "mse", "mse_cond")}
-    for start in range(0, total, batch_size):
-        sl = slice(start, min(start + batch_size, total))
-        idx = idx_all[sl]
-        lam = logsnr_all[sl]
-        xb = x[idx]
-        eps = torch.randn(xb.shape, generator=generator, device=x.device, dtype=x.dtype)
-        z = add_noise(xb, lam, eps)
+    def predict(z, lam, idx):
+        return fused_pass(denoise, z, lam, y[idx], None if context is None else context[idx])
+
+    return _draw_loop(x, proposal, k_draws, generator, batch_size, stratified, predict)
+
+
+@torch.inference_mode()
+def mismatch_draws(
+    denoise: Denoiser,
+    reference: Denoiser,
+    x: Tensor,
+    y: Tensor,
+    keep: float,
+    proposal,
+    k_draws: int,
+    generator: Optional[torch.Generator] = None,
+    *,
+    context: Optional[Tensor] = None,
+    batch_size: int = 8192,
+    stratified: bool = True,
+) -> GapDraws:
+    """Draws for the divergence D(p || g) = 1/2 integral [mse_g(logsnr) - mmse_p(logsnr)]
+    d logsnr between the data law p and a reference law g whose optimal denoiser is
+    ``reference`` (the mismatched-estimation identity of Verdu, 2010; the MI is the special
+    case g = the marginal law). ``denoise`` estimates p's optimal denoiser. Both are called
+    with the same ``keep`` (0.0: the law of x; 1.0: of x given y) on the SAME draws.
+
+    Returns :class:`GapDraws` with ``mse`` = the reference's error, ``mse_cond`` = the
+    model's, ``direct`` = their difference and ``orthogonal`` = ||eps_ref - eps_hat||^2
+    (equal to ``direct`` in expectation for an optimal ``denoise``, by orthogonality).
+    Arrays of shape (n, k).
+    """
+    def predict(z, lam, idx):
+        kb = torch.full((z.shape[0],), float(keep), device=z.device, dtype=z.dtype)
         ctx = None if context is None else context[idx]
-        eps_u, eps_c = fused_pass(denoise, z, lam, y[idx], ctx)
-        mse_u = ((eps - eps_u) ** 2).sum(-1)
-        mse_c = ((eps - eps_c) ** 2).sum(-1)
-        outs["mse"].append(mse_u)
-        outs["mse_cond"].append(mse_c)
-        outs["direct"].append(mse_u - mse_c)
-        outs["orthogonal"].append(orthogonal_integrand(eps_u, eps_c))
+        return reference(z, lam, y[idx], kb, ctx), denoise(z, lam, y[idx], kb, ctx)
 
-    def arr(t: Tensor) -> np.ndarray:
-        return t.detach().to("cpu", torch.float64).numpy().reshape(n, k_draws)
-
-    return GapDraws(
-        logsnr=arr(logsnr_all),
-        weight=arr(w_all),
-        **{k: arr(torch.cat(v)) for k, v in outs.items()},
-    )
+    return _draw_loop(x, proposal, k_draws, generator, batch_size, stratified, predict)
 
 
 @torch.inference_mode()

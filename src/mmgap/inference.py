@@ -30,7 +30,7 @@ from .logsnr import add_noise
 
 __all__ = ["MODEL_ERROR_REL", "calibrated_stderr", "permutation_test", "label_entropy",
            "reliability_flags", "EDGE_GAP_REL", "EDGE_GAP_ABS", "FEW_SAMPLES_PER_DIM",
-           "OVERFIT_REL", "DISAGREE_REL"]
+           "OVERFIT_REL", "DISAGREE_REL", "z_strata", "STRATUM_SIZE"]
 
 # Relative model-error floor of the calibrated stderr. Chosen on seed 0 only (bmi40, 40 tasks,
 # and the 50 high-MI sparse/half-cube tasks, 90 runs) as the smallest value of 0.01, 0.0125,
@@ -42,6 +42,7 @@ MODEL_ERROR_REL = 0.015
 EDGE_GAP_REL = 0.02   # MI density (nats per log-SNR unit) at a window edge, relative to the MI
 EDGE_GAP_ABS = 0.005  # ... and in absolute terms (nats per log-SNR unit)
 FEW_SAMPLES_PER_DIM = 10  # fewer training samples than this times (dim_x + dim_y)
+STRATUM_SIZE = 4  # points per group of nearby z in the conditional permutation test
 OVERFIT_REL = 0.25    # training-point estimate above the held-out one by this share (and 3 se)
 DISAGREE_REL = 0.5    # integrand forms apart by this share of the estimate (and 0.05, 3 se)
 
@@ -63,7 +64,8 @@ def label_entropy(labels: np.ndarray) -> float:
 def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
                      n_permutations: int = 199, k_draws: int = 2,
                      generator: Optional[torch.Generator] = None,
-                     batch_size: int = 16384) -> Dict[str, Any]:
+                     batch_size: int = 16384, context: Optional[Tensor] = None,
+                     strata: Optional[np.ndarray] = None) -> Dict[str, Any]:
     """Permutation test of independence with a fitted denoiser on points it never saw.
 
     x: (n, dim_x), y: (n, dim_y) held-out tensors. Statistic: the direct-form MMG estimate
@@ -76,6 +78,11 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
     on other data) the permuted pairings have the same law as the observed one, so
     ``p_value = (1 + #{T_b >= T_obs}) / (1 + B)`` is exactly valid: P(p <= a) <= a.
 
+    Conditional version (``context`` = the z of I(X;Y|Z), ``strata`` = integer group of each
+    point): y is permuted only within groups, so each point keeps its own z. Under
+    H0: X independent of Y given Z this is exact when z is constant within each group
+    (discrete z) and approximate otherwise (groups of nearby z, :func:`z_strata`).
+
     Returns {"p_value", "statistic", "null_mean", "null_sd", "n_permutations", "k_draws"}.
     """
     if int(n_permutations) < 1:
@@ -87,26 +94,73 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
     eps = torch.randn((total, x.shape[1]), generator=generator, device=x.device, dtype=x.dtype)
     z = add_noise(x[idx], lam, eps)
     ones = torch.ones(total, device=x.device, dtype=x.dtype)
-    err_u = torch.cat([((eps[s] - denoise(z[s], lam[s], y[idx[s]], 0 * ones[s], None)) ** 2).sum(-1)
+    ctx = None if context is None else context[idx]
+
+    def c(s):
+        return None if ctx is None else ctx[s]
+
+    err_u = torch.cat([((eps[s] - denoise(z[s], lam[s], y[idx[s]], 0 * ones[s], c(s))) ** 2).sum(-1)
                        for s in _slices(total, batch_size)])
 
     def stat(yp: Tensor) -> float:
         parts = []
         for s in _slices(total, batch_size):
-            eps_c = denoise(z[s], lam[s], yp[idx[s]], ones[s], None)
+            eps_c = denoise(z[s], lam[s], yp[idx[s]], ones[s], c(s))
             err_c = ((eps[s] - eps_c) ** 2).sum(-1)
             parts.append((0.5 * w[s] * (err_u[s] - err_c)).double().sum())
         return float(torch.stack(parts).sum()) / total
 
     observed = stat(y)
     null = np.empty(int(n_permutations))
+    groups = None
+    if strata is not None:
+        strata = np.asarray(strata)
+        if strata.shape != (n,):
+            raise ValueError(f"strata: expected shape ({n},), got {strata.shape}")
+        groups = [torch.as_tensor(np.flatnonzero(strata == g)) for g in np.unique(strata)]
     for b in range(int(n_permutations)):
-        perm = torch.randperm(n, generator=generator, device="cpu").to(y.device)
-        null[b] = stat(y[perm])
+        if groups is None:
+            perm = torch.randperm(n, generator=generator, device="cpu")
+        else:
+            perm = torch.arange(n)
+            for g in groups:
+                perm[g] = g[torch.randperm(g.numel(), generator=generator, device="cpu")]
+        null[b] = stat(y[perm.to(y.device)])
     p = (1.0 + float(np.sum(null >= observed))) / (1.0 + len(null))
     return {"p_value": p, "statistic": observed, "null_mean": float(null.mean()),
             "null_sd": float(null.std(ddof=1)) if len(null) > 1 else 0.0,
             "n_permutations": int(n_permutations), "k_draws": int(k_draws)}
+
+
+def z_strata(z: np.ndarray, *, discrete: bool, group_size: int = STRATUM_SIZE) -> np.ndarray:
+    """Integer group of each row of the (preprocessed) conditioning variable z, shape (n,),
+    for the conditional permutation test.
+
+    Discrete z (one-hot rows): one group per class, so the test is exact. Continuous z:
+    groups of about ``group_size`` points with nearby z, by recursive halving at the median
+    along the widest-spread coordinate (a k-d tree's cells); y is then permuted only among
+    points whose z nearly agree. This is approximate: within a group z still varies a
+    little, and the more y depends on z, the more a permuted y disagrees with z
+    (docs/benchmarks/cmi.md reports the false-positive rate on common-cause tasks).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    n = z.shape[0]
+    if discrete:
+        return np.unique(z, axis=0, return_inverse=True)[1].reshape(n)
+    out = np.zeros(n, dtype=np.int64)
+    stack, label = [np.arange(n)], 0
+    while stack:
+        idx = stack.pop()
+        if idx.size < 2 * group_size:
+            out[idx] = label
+            label += 1
+            continue
+        sub = z[idx]
+        axis = int(np.argmax(sub.max(0) - sub.min(0)))
+        order = idx[np.argsort(sub[:, axis], kind="stable")]
+        half = order.size // 2
+        stack += [order[:half], order[half:]]
+    return out
 
 
 def _slices(total: int, batch_size: int):

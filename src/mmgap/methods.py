@@ -75,12 +75,19 @@ def method_info(name: str) -> Dict[str, str]:
 
 def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
                y_discrete: bool = False, test_size: float = 0.2, units: str = "nats",
-               **params: Any) -> MIResult:
-    """Estimate I(X;Y) with the method ``name``; ``params`` go to its constructor."""
+               z: Any = None, **params: Any) -> MIResult:
+    """Estimate I(X;Y) (or I(X;Y|Z) with ``z``) with the method ``name``; ``params`` go to
+    its constructor."""
     from .validation import check_random_state
 
     check_method(name)
     check_random_state(random_state)
+    if z is not None and name not in MMG_METHODS and not getattr(_baselines()[name], "conditional", False):
+        cond = sorted(k for k, c in _baselines().items() if getattr(c, "conditional", False))
+        raise ValueError(f"z: method {name!r} does not estimate conditional MI; use an MMG method"
+                         + (f" or {', '.join(cond)}" if cond else ""))
+    if z is None and params.get("z_discrete"):
+        raise ValueError("z_discrete: no z given")
     if name in MMG_METHODS:
         from .estimator import DEFAULT_VARIANT, fit_estimate
 
@@ -89,7 +96,8 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
             raise ValueError(f"variant: method {name!r} fixes variant={variant!r}")
         params.pop("variant", None)
         _, res, _ = fit_estimate(x, y, test_size=test_size, random_state=random_state,
-                                 y_discrete=y_discrete, variant=variant, units=units, **params)
+                                 y_discrete=y_discrete, variant=variant, units=units, z=z,
+                                 **params)
         res.diagnostics["method"] = name
         return res
     cls = _baselines()[name]
@@ -114,6 +122,9 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
 
         _, res, _ = fit_estimate(x, y, test_size=test_size, random_state=random_state,
                                  estimator=cls, units=units, **params)
+    elif z is not None:
+        est = cls(units=units, **params)
+        res = est.fit(x, y, z).estimate(x, y, z)
     else:
         est = cls(units=units, **params)
         res = est.fit(x, y).estimate(x, y)

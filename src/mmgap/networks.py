@@ -224,14 +224,16 @@ class ConvUNet(nn.Module):
 
 
 def build_network(kind: str, dim_x: int, dim_y: int, *, width: Optional[int] = None,
-                  depth: Optional[int] = None, x_shape=None, y_shape=None) -> nn.Module:
+                  depth: Optional[int] = None, x_shape=None, y_shape=None,
+                  dim_context: int = 0) -> nn.Module:
     """The denoiser network ``kind`` ("mlp" or "conv") for flattened inputs of these sizes;
-    "conv" needs ``x_shape`` (C, H, W) and takes ``y_shape`` (C_y, H, W) or None (vector y)."""
+    "conv" needs ``x_shape`` (C, H, W) and takes ``y_shape`` (C_y, H, W) or None (vector y).
+    ``dim_context``: size of the always-present condition (the z of I(X;Y|Z); MLP only)."""
     if kind == "mlp":
-        return ResidualMLP(dim_x, dim_y, width=width, depth=depth)
+        return ResidualMLP(dim_x, dim_y, dim_context=dim_context, width=width, depth=depth)
     if kind == "conv":
         if x_shape is None:
             raise ValueError("network: 'conv' needs image-shaped x")
         return ConvUNet(x_shape, y_shape if y_shape is not None else (dim_y,),
-                        width=32 if width is None else width)
+                        width=32 if width is None else width, dim_context=dim_context)
     raise ValueError(f"network: expected 'mlp' or 'conv', got {kind!r}")

@@ -161,6 +161,9 @@ def _validate(cfg, cls) -> Dict[str, Any]:
         raise _Invalid(f"fitted.network: expected 'mlp' or 'conv', got {out['network']!r}")
     out["x_image_shape"] = _shape(f, "x_image_shape", "fitted")
     out["y_image_shape"] = _shape(f, "y_image_shape", "fitted")
+    out["z_image_shape"] = _shape(f, "z_image_shape", "fitted")
+    for key in ("dim_z", "dim_z_in"):  # absent in saves from before conditional MI
+        out[key] = _get(f, key, "fitted", int, optional=True, nonneg=True) or 0
     out["adaptation"] = _get(f, "adaptation", "fitted", dict, optional=True)
     out["auto"] = _get(f, "auto", "fitted", dict, optional=True)
     out["variant"] = _get(f, "variant", "fitted", str, optional=True)
@@ -175,14 +178,15 @@ def _validate(cfg, cls) -> Dict[str, Any]:
         "final_loss": _get(t, "final_loss", "fitted.training", (int, float), optional=True),
     }
     for key, build in (("proposal", proposal_from_dict), ("x_scaler", scaler_from_dict),
-                       ("y_scaler", scaler_from_dict),
-                       ("y_encoder", lambda d: None if d is None else OneHot.from_dict(d))):
+                       ("y_scaler", scaler_from_dict), ("z_scaler", scaler_from_dict),
+                       ("y_encoder", lambda d: None if d is None else OneHot.from_dict(d)),
+                       ("z_encoder", lambda d: None if d is None else OneHot.from_dict(d))):
         raw = _get(f, key, "fitted", dict, optional=key != "proposal")
         try:
             out[key] = build(raw)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise _Invalid(f"fitted.{key}: not a valid {key.replace('_', ' ')} ({err})") from None
-    for key in ("x_scaler", "y_scaler"):
+    for key in ("x_scaler", "y_scaler", "z_scaler"):
         std = getattr(out[key], "std", None)
         if std is not None and not (std > 0).all():
             raise _Invalid(f"fitted.{key}.std: expected positive values")
@@ -238,6 +242,8 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
     est.training_log_ = log
     est.network_kind_ = v["network"]
     est.x_image_shape_, est.y_image_shape_ = v["x_image_shape"], v["y_image_shape"]
+    est.dim_z_, est.dim_z_in_, est.has_z_ = v["dim_z"], v["dim_z_in"], v["dim_z"] > 0
+    est.z_scaler_, est.z_encoder_, est.z_image_shape_ = v["z_scaler"], v["z_encoder"], v["z_image_shape"]
     try:
         state = torch.load(w_file, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file
@@ -246,8 +252,9 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
         raise ValueError(f"path: {w_file} does not hold a state_dict")
     try:
         net = build_network(est.network_kind_, est.dim_x_, est.dim_y_, width=v["width"],
-                            depth=v["depth"], x_shape=est.x_image_shape_, y_shape=est.y_image_shape_)
-        prior = GaussianPrior(est.dim_x_, est.dim_y_) if "prior.b" in state else None
+                            depth=v["depth"], x_shape=est.x_image_shape_, y_shape=est.y_image_shape_,
+                            dim_context=est.dim_z_)
+        prior = GaussianPrior(est.dim_x_, est.dim_y_, est.dim_z_) if "prior.b" in state else None
         model = EpsDenoiser(net, prior)
         model.load_state_dict(state)
     except (RuntimeError, ValueError, TypeError) as err:

@@ -9,7 +9,7 @@ import numpy as np
 
 from .types import MMSECurve
 
-__all__ = ["plot_mmse_curve"]
+__all__ = ["plot_mmse_curve", "plot_pointwise"]
 
 
 def _pyplot():
@@ -26,17 +26,20 @@ def _pyplot():
     return plt
 
 
+def _figure(ax):
+    """(figure, axes): a new 6.4 x 4.2 in figure, or the one ``ax`` belongs to."""
+    if ax is None:
+        return _pyplot().subplots(figsize=(6.4, 4.2), dpi=120)
+    return ax.figure, ax
+
+
 def plot_mmse_curve(curve: MMSECurve, path: Optional[str] = None, *, ax=None,
                     title: Optional[str] = None, mi: Optional[float] = None,
                     proposal=None):
     """Draw the unconditional and conditional eps-MMSE curves against log-SNR with the gap
     between them shaded (its area / 2 is the MI). Saves a PNG when ``path`` is given.
     Returns the matplotlib Figure."""
-    plt = _pyplot()
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax)
     lam = np.asarray(curve.logsnr)
     ax.plot(lam, curve.mmse, color="C0", label="mmse(logsnr)  (y withheld)")
     ax.plot(lam, curve.mmse_cond, color="C1", label="mmse(logsnr | y)")
@@ -54,6 +57,26 @@ def plot_mmse_curve(curve: MMSECurve, path: Optional[str] = None, *, ax=None,
     ax.set_ylabel("denoising error  E||eps - eps_hat||$^2$")
     ax.set_title(title or "MMSE gap")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig
+
+
+def plot_pointwise(result, path: Optional[str] = None, *, ax=None, title: Optional[str] = None):
+    """Histogram of pointwise MI values (a :class:`mmgap.types.PointwiseResult`) with their
+    mean (the MI estimate) marked. Saves a PNG when ``path`` is given. Returns the Figure."""
+    fig, ax = _figure(ax)
+    v = np.asarray(result.values)
+    ax.hist(v, bins=min(80, max(10, v.size // 50)), color="C0", alpha=0.8)
+    ax.axvline(result.mean, color="C3", lw=1.5,
+               label=f"mean = {result.mean:.3f} {result.units} (the MI estimate)")
+    ax.axvline(0.0, color="0.5", lw=0.8, ls=":")
+    ax.set_xlabel(f"pointwise MI ({result.units})")
+    ax.set_ylabel("rows")
+    ax.set_title(title or f"pointwise MI of {v.size} rows "
+                 f"(median per-row stderr {np.median(result.stderr):.2f})")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path)

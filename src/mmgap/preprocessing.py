@@ -58,6 +58,14 @@ class Standardizer:
         scale = np.ones_like(self.mean) if self.scale is None else self.scale
         return (a / scale - self.mean) / self.std
 
+    def log_abs_det_jacobian(self, dim: int) -> float:
+        """log |det d transform(a) / d a| (a constant: the map is affine), for entropies:
+        h(A) = h(transform(A)) - this."""
+        scale = np.ones_like(self.mean) if self.scale is None else self.scale
+        if dim != self.mean.shape[0]:
+            raise ValueError(f"dim: expected {self.mean.shape[0]}, got {dim}")
+        return float(-np.sum(np.log(scale) + np.log(self.std)))
+
     def to_dict(self) -> dict:
         d = {"mean": self.mean.tolist(), "std": self.std.tolist()}
         if self.scale is not None:
@@ -171,6 +179,14 @@ class ChannelStandardizer:
         if self.scale is not None:
             v = v / self.scale[None, :, None]
         return ((v - self.mean[None, :, None]) / self.std[None, :, None]).reshape(a.shape)
+
+    def log_abs_det_jacobian(self, dim: int) -> float:
+        """log |det d transform(a) / d a| for rows of ``dim`` = channels * pixels values
+        (affine per channel, so a constant)."""
+        if dim % self.channels:
+            raise ValueError(f"dim: {dim} values do not split into {self.channels} channels")
+        scale = np.ones_like(self.mean) if self.scale is None else self.scale
+        return float(-(dim // self.channels) * np.sum(np.log(scale) + np.log(self.std)))
 
     def to_dict(self) -> dict:
         d = {"kind": "channel", "channels": self.channels, "mean": self.mean.tolist(),

@@ -49,16 +49,20 @@ class GaussianPrior(nn.Module):
         E[eps | z]    = sigma (alpha^2 Sigma_xx    + sigma^2 I)^{-1} (z - alpha m_x)
         E[eps | z, y] = sigma (alpha^2 Sigma_{x|y} + sigma^2 I)^{-1} (z - alpha (m_x + B (y - m_y)))
 
-    computed in float64 through eigendecompositions (stored as buffers, so they travel with
+    With a context c (``dim_context`` > 0, the z of I(X;Y|Z)), both passes also condition on
+    c: the unconditional one uses the regression of x on c (B_u, Sigma_{x|c}), the
+    conditional one the regression of x on (y, c) (B on y, B_cc on c, Sigma_{x|yc}).
+
+    Computed in float64 through eigendecompositions (stored as buffers, so they travel with
     ``state_dict``). For Gaussian data this is already the optimal denoiser at every noise
     level, including the high-SNR end where a network would need to resolve
     (z - alpha B y) / sigma, a tiny difference amplified; the network only learns what the
     Gaussian misses.
     """
 
-    def __init__(self, dim_x: int, dim_y: int):
+    def __init__(self, dim_x: int, dim_y: int, dim_context: int = 0):
         super().__init__()
-        self.dim_x, self.dim_y = int(dim_x), int(dim_y)
+        self.dim_x, self.dim_y, self.dim_context = int(dim_x), int(dim_y), int(dim_context)
         f64 = torch.float64
         self.register_buffer("mean_x", torch.zeros(dim_x, dtype=f64))
         self.register_buffer("mean_y", torch.zeros(dim_y, dtype=f64))
@@ -67,35 +71,87 @@ class GaussianPrior(nn.Module):
         self.register_buffer("evec_u", torch.eye(dim_x, dtype=f64))
         self.register_buffer("eval_c", torch.ones(dim_x, dtype=f64))
         self.register_buffer("evec_c", torch.eye(dim_x, dtype=f64))
+        if self.dim_context:  # only then, so that saved models without context still load
+            self.register_buffer("mean_ctx", torch.zeros(self.dim_context, dtype=f64))
+            self.register_buffer("b_ctx_u", torch.zeros(dim_x, self.dim_context, dtype=f64))
+            self.register_buffer("b_ctx_c", torch.zeros(dim_x, self.dim_context, dtype=f64))
 
     @torch.no_grad()
-    def fit(self, x: Tensor, y: Tensor) -> "GaussianPrior":
+    def fit(self, x: Tensor, y: Tensor, context: Optional[Tensor] = None) -> "GaussianPrior":
+        if (context is None) != (self.dim_context == 0):
+            raise ValueError("context: expected a context exactly when dim_context > 0")
         x, y = x.double(), y.double()
         mx, my = x.mean(0), y.mean(0)
         xc, yc = x - mx, y - my
         n = max(x.shape[0] - 1, 1)
-        sxx, sxy, syy = xc.T @ xc / n, xc.T @ yc / n, yc.T @ yc / n
-        b = sxy @ torch.linalg.pinv(syy, hermitian=True)
-        cond = sxx - b @ sxy.T
-        cond = 0.5 * (cond + cond.T)
-        lu, vu = torch.linalg.eigh(0.5 * (sxx + sxx.T))
-        lc, vc = torch.linalg.eigh(cond)
+        sxx = xc.T @ xc / n
+        if context is not None:
+            c = context.double()
+            mc = c.mean(0)
+            cc = c - mc
+            # unconditional pass: regression on c; conditional: regression on (y, c)
+            b_u = (xc.T @ cc / n) @ torch.linalg.pinv(cc.T @ cc / n, hermitian=True)
+            uncond = sxx - b_u @ (cc.T @ xc / n)
+            v = torch.cat([yc, cc], 1)
+            b_all = (xc.T @ v / n) @ torch.linalg.pinv(v.T @ v / n, hermitian=True)
+            cond = sxx - b_all @ (v.T @ xc / n)
+            b = b_all[:, :self.dim_y]
+            self.mean_ctx.copy_(mc), self.b_ctx_u.copy_(b_u)
+            self.b_ctx_c.copy_(b_all[:, self.dim_y:])
+        else:
+            sxy, syy = xc.T @ yc / n, yc.T @ yc / n
+            b = sxy @ torch.linalg.pinv(syy, hermitian=True)
+            uncond = sxx
+            cond = sxx - b @ sxy.T
+        lu, vu = torch.linalg.eigh(0.5 * (uncond + uncond.T))
+        lc, vc = torch.linalg.eigh(0.5 * (cond + cond.T))
         # round-off can leave tiny negative eigenvalues; a variance is never below 0
         self.mean_x.copy_(mx), self.mean_y.copy_(my), self.b.copy_(b)
         self.eval_u.copy_(lu.clamp_min(0)), self.evec_u.copy_(vu)
         self.eval_c.copy_(lc.clamp_min(0)), self.evec_c.copy_(vc)
         return self
 
-    def forward(self, z: Tensor, logsnr: Tensor, y: Tensor, keep: Tensor) -> Tensor:
+    def forward(self, z: Tensor, logsnr: Tensor, y: Tensor, keep: Tensor,
+                context: Optional[Tensor] = None) -> Tensor:
         z64, l64 = z.double(), logsnr.double()
         a2, s2 = torch.sigmoid(l64), torch.sigmoid(-l64)
         a, s = a2.sqrt()[:, None], s2.sqrt()[:, None]
         zc = z64 - a * self.mean_x
-        out_u = s * solve_posterior(zc, a2, s2, self.eval_u, self.evec_u)
-        resid = zc - a * ((y.double() - self.mean_y) @ self.b.T)
+        zc_u, zc_c = zc, zc
+        if self.dim_context:
+            if context is None:
+                raise ValueError("context: this prior was fitted with a context")
+            cc = context.double() - self.mean_ctx
+            zc_u = zc - a * (cc @ self.b_ctx_u.T)
+            zc_c = zc - a * (cc @ self.b_ctx_c.T)
+        out_u = s * solve_posterior(zc_u, a2, s2, self.eval_u, self.evec_u)
+        resid = zc_c - a * ((y.double() - self.mean_y) @ self.b.T)
         out_c = s * solve_posterior(resid, a2, s2, self.eval_c, self.evec_c)
         k = keep.double()[:, None]
         return (k * out_c + (1 - k) * out_u).to(z.dtype)
+
+    def cross_entropy(self, x: Tensor, y: Optional[Tensor] = None,
+                      context: Optional[Tensor] = None) -> Tensor:
+        """-log g(x) per row (nats, float64, shape (n,)) under the fitted Gaussian g: the
+        marginal N(m_x (+ B_u c), Sigma_{x|c}) when ``y`` is None, else the conditional
+        N(m_x + B (y - m_y) (+ B_cc c), Sigma_{x|y(c)}). Its mean over held-out points is
+        the cross-entropy that the entropy functional corrects."""
+        xc = x.double() - self.mean_x
+        if y is None:
+            ev, vec = self.eval_u, self.evec_u
+            if self.dim_context:
+                xc = xc - (context.double() - self.mean_ctx) @ self.b_ctx_u.T
+        else:
+            ev, vec = self.eval_c, self.evec_c
+            xc = xc - (y.double() - self.mean_y) @ self.b.T
+            if self.dim_context:
+                xc = xc - (context.double() - self.mean_ctx) @ self.b_ctx_c.T
+        if bool((ev <= 0).any()):
+            raise ValueError("x: the fitted Gaussian is degenerate (a direction without "
+                             "variance); differential entropy is -inf")
+        t = xc @ vec
+        maha = (t ** 2 / ev).sum(-1)
+        return 0.5 * (maha + torch.log(ev).sum() + self.dim_x * math.log(2 * math.pi))
 
 
 class EpsDenoiser(nn.Module):
@@ -112,7 +168,8 @@ class EpsDenoiser(nn.Module):
                 context: Optional[Tensor] = None) -> Tensor:
         alpha, sigma = alpha_sigma(logsnr)
         out = self.net(z, logsnr, y, keep, context)
-        base = sigma[:, None] * z if self.prior is None else self.prior(z, logsnr, y, keep)
+        base = (sigma[:, None] * z if self.prior is None
+                else self.prior(z, logsnr, y, keep, context))
         return base - alpha[:, None] * out
 
 

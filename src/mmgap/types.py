@@ -49,13 +49,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+QUANTITIES = {"mi": "I(X;Y)", "cmi": "I(X;Y|Z)", "entropy": "h(X)",
+              "conditional_entropy": "h(X|Y)"}
+
+
 @dataclass
 class MIResult:
-    """One mutual-information estimate.
+    """One estimate of an information quantity (by default the mutual information).
 
     Attributes
     ----------
-    mi : the estimate, in ``units``.
+    mi : the estimate, in ``units`` (of ``quantity``; for entropies it is h, not an MI).
     stderr : standard error of ``mi`` (see the estimator's docs for what it covers).
     ci95 : (low, high): ``mi +- 1.96 stderr`` clipped to [0, upper_bound] (MI is never
         negative); low is 0 when ``p_value`` > 0.05 (independence not rejected at 5%);
@@ -70,6 +74,9 @@ class MIResult:
     seconds : wall time of fit + estimate (or of the estimate alone when fit was separate).
     diagnostics : everything else (the other integrand form, proposal, training log summary,
         warnings), JSON-serialisable.
+    quantity : what ``mi`` holds: "mi" I(X;Y), "cmi" I(X;Y|Z), "entropy" h(X) or
+        "conditional_entropy" h(X|Y) (differential entropies: may be negative, so their
+        interval is not clipped at 0).
     """
 
     mi: float
@@ -83,10 +90,18 @@ class MIResult:
     p_value: Optional[float] = None
     upper_bound: Optional[float] = None
     lower_bound_only: bool = False
+    quantity: str = "mi"
+
+    @property
+    def value(self) -> float:
+        """The estimate (alias of ``mi``, natural for entropies)."""
+        return self.mi
 
     @property
     def ci95(self) -> Tuple[float, float]:
         half = Z95 * self.stderr if math.isfinite(self.stderr) else math.inf
+        if self.quantity in ("entropy", "conditional_entropy"):
+            return (self.mi - half, self.mi + half)
         cap = math.inf if self.upper_bound is None else self.upper_bound
         lo = max(self.mi - half, 0.0)
         if self.p_value is not None and self.p_value > 0.05:
@@ -110,14 +125,52 @@ class MIResult:
         lo, hi = self.ci95
         hi_text = f"{hi:.3f}" if math.isfinite(hi) else "inf"
         p = "" if self.p_value is None else f", p = {self.p_value:.3g}"
+        name = QUANTITIES.get(self.quantity, self.quantity)
         return (
-            f"I(X;Y) = {self.mi:.3f} \u00b1 {self.stderr:.3f} {self.units} "
+            f"{name} = {self.mi:.3f} \u00b1 {self.stderr:.3f} {self.units} "
             f"(95% CI {lo:.3f}\u2013{hi_text}){p}, {self.variant}, "
             f"{self.n_train}/{self.n_test} samples, {self.seconds:.1f} s"
         )
 
     def __str__(self) -> str:  # pragma: no cover - thin alias
         return self.summary()
+
+
+@dataclass
+class PointwiseResult:
+    """Pointwise mutual information i(x_i; y_i) = log p(x_i | y_i) - log p(x_i) per row.
+
+    Attributes
+    ----------
+    values : (n,) estimates, in ``units``; each is a Monte Carlo average over noise draws.
+    stderr : (n,) Monte Carlo standard error of each value (the noise of the draws only;
+        the error of the fitted network is not in it).
+    units : "nats" or "bits".
+    quantity : "pmi" (i(x;y)) or "pcmi" (i(x;y|z)).
+    diagnostics : the integrand form, draws per row, folds, ... (JSON-serialisable).
+    """
+
+    values: np.ndarray
+    stderr: np.ndarray
+    units: str = NATS
+    quantity: str = "pmi"
+    diagnostics: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def mean(self) -> float:
+        """The mean of the values: an estimate of I(X;Y) (or I(X;Y|Z))."""
+        return float(np.mean(self.values))
+
+    @property
+    def mean_stderr(self) -> float:
+        """Standard error of :attr:`mean` over the rows."""
+        v = np.asarray(self.values, dtype=np.float64)
+        return float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.inf
+
+    def to_dict(self) -> Dict[str, Any]:
+        out = _jsonable(asdict(self))
+        out["mean"], out["mean_stderr"] = self.mean, self.mean_stderr
+        return out
 
 
 @dataclass
