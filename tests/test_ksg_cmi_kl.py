@@ -228,7 +228,7 @@ def test_results_say_what_they_hold_and_convert_units():
     x, y, z = get_task("cmi-collider-1-0.5").sample(500, seed=1)
     res = estimate_ksg_cmi(x, y, z)
     bits = estimate_ksg_cmi(x, y, z, units="bits")
-    assert isinstance(res, MIResult) and res.variant == "ksg_cmi" and res.n_test == 500
+    assert isinstance(res, MIResult) and res.variant == "ksg-cmi" and res.n_test == 500
     assert bits.mi == pytest.approx(res.mi / LN2) and bits.units == "bits"
     assert res.diagnostics["quantity"] == "cmi"
     assert res.diagnostics["algorithm"] == "frenzel-pompe"
@@ -237,7 +237,7 @@ def test_results_say_what_they_hold_and_convert_units():
     assert isinstance(res.to_dict(), dict)
     (v,) = get_task("entropy-uniform-2").sample(500, seed=1)
     h = estimate_kl_entropy(v)
-    assert h.variant == "kl_entropy" and h.diagnostics["metric"] == "euclidean"
+    assert h.variant == "kl" and h.diagnostics["metric"] == "euclidean"
     assert estimate_kl_entropy(v, units="bits").mi == pytest.approx(h.mi / LN2)
 
 

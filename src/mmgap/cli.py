@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "OUT/results.jsonl. Records already there are skipped, so an interrupted "
                     "run resumes; a failing run is recorded, not raised. Then `mmgap report OUT`.",
     )
-    bench.add_argument("--suite", default=None, help="bmi40, high-mi, extra or all")
+    bench.add_argument("--suite", default=None,
+                       help="bmi40, high-mi, extra, cmi (I(X;Y|Z) tasks), entropy (h(X) tasks) or all")
     bench.add_argument("--tasks", default=None, metavar="ID,ID", help="task ids (see `mmgap tasks`)")
     bench.add_argument("--methods", default="mmg", metavar="M,M", help="method names (see `mmgap methods`)")
     bench.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds")
@@ -261,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--rel-tol", type=float, default=0.1, help="... or <= this fraction of the truth")
 
     tasks = sub.add_parser("tasks", formatter_class=_Formatter, help="list ground-truth tasks")
-    tasks.add_argument("--suite", default="all", help="bmi40, high-mi, extra or all")
+    tasks.add_argument("--suite", default="all", help="bmi40, high-mi, extra, cmi, entropy or all")
     tasks.add_argument("--json", action="store_true")
 
     sc = sub.add_parser(
@@ -698,14 +699,17 @@ def cmd_tasks(args) -> int:
 
     tasks = list_tasks(args.suite)
     if args.json:
-        _emit(json.dumps([{"id": t.id, "dim_x": t.dim_x, "dim_y": t.dim_y,
-                           "mutual_information": t.mutual_information,
+        _emit(json.dumps([{"id": t.id, "quantity": t.quantity, "dim_x": t.dim_x,
+                           "dim_y": t.dim_y, "dim_z": t.dim_z,
+                           "mutual_information": t.mutual_information, "truth": t.truth,
                            "mutual_information_stderr": t.mutual_information_stderr}
                           for t in tasks]))
     else:
-        _emit(f"{'task id':52s} {'dim_x':>5s} {'dim_y':>5s} {'true MI (nats)':>15s}")
+        _emit(f"{'task id':52s} {'quantity':>8s} {'dim_x':>5s} {'dim_y':>5s} {'dim_z':>5s} "
+              f"{'truth (nats)':>13s}")
         for t in tasks:
-            _emit(f"{t.id:52s} {t.dim_x:5d} {t.dim_y:5d} {t.mutual_information:15.6f}")
+            _emit(f"{t.id:52s} {t.quantity:>8s} {t.dim_x:5d} {t.dim_y:5d} {t.dim_z:5d} "
+                  f"{t.truth:13.6f}")
     return EXIT_OK
 
 

@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from .types import MIResult
 
 __all__ = ["MMG_METHODS", "list_methods", "method_info", "method_trains", "run_method",
-           "check_method"]
+           "run_entropy_method", "method_quantities", "check_method"]
 
 _MMG_REF = ("Yu, Shi, Kong, Jia, Ver Steeg, Mutual information estimation via the MMSE gap "
             "in diffusion, arXiv 2509.20609")
@@ -73,6 +73,41 @@ def method_info(name: str) -> Dict[str, str]:
     return {"name": name, "description": cls.description, "reference": cls.reference}
 
 
+def method_quantities(name: str) -> Tuple[str, ...]:
+    """The quantities a method estimates: MMG all of "mi", "cmi", "entropy"; a baseline
+    those in its class attribute ``quantities`` (default ("mi",))."""
+    check_method(name)
+    if name in MMG_METHODS:
+        return ("mi", "cmi", "entropy")
+    return tuple(getattr(_baselines()[name], "quantities", ("mi",)))
+
+
+def run_entropy_method(name: str, x: Any, *, random_state: Optional[int] = 0,
+                       test_size: float = 0.2, units: str = "nats", **params: Any) -> MIResult:
+    """Estimate the differential entropy h(X) with the method ``name``: ``mmg`` (the
+    :class:`mmgap.entropy.EntropyEstimator`, trained on 1 - ``test_size`` of the rows and
+    evaluated on the rest) or an entropy baseline such as ``kl`` (all rows)."""
+    from .validation import check_random_state
+
+    check_method(name)
+    check_random_state(random_state)
+    if "entropy" not in method_quantities(name):
+        raise ValueError(f"method: {name!r} does not estimate entropy; use mmg or "
+                         + ", ".join(k for k in _baselines() if "entropy" in method_quantities(k)))
+    if name in MMG_METHODS:
+        from .entropy import estimate_entropy
+
+        if MMG_METHODS[name][0] is not None:
+            raise ValueError(f"method: entropy uses 'mmg' (variant orthogonal or direct), not {name!r}")
+        params.pop("n_permutations", None)
+        res = estimate_entropy(x, test_size=test_size, random_state=random_state, units=units,
+                               **params)
+    else:
+        res = _baselines()[name](units=units, **params).fit(x).estimate(x)
+    res.diagnostics["method"] = name
+    return res
+
+
 def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
                y_discrete: bool = False, test_size: float = 0.2, units: str = "nats",
                z: Any = None, **params: Any) -> MIResult:
@@ -82,8 +117,12 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
 
     check_method(name)
     check_random_state(random_state)
-    if z is not None and name not in MMG_METHODS and not getattr(_baselines()[name], "conditional", False):
-        cond = sorted(k for k, c in _baselines().items() if getattr(c, "conditional", False))
+    wanted = "mi" if z is None else "cmi"
+    if wanted not in method_quantities(name):
+        if z is None:
+            raise ValueError(f"method: {name!r} estimates {', '.join(method_quantities(name))}, "
+                             "not I(X;Y)")
+        cond = sorted(k for k in _baselines() if "cmi" in method_quantities(k))
         raise ValueError(f"z: method {name!r} does not estimate conditional MI; use an MMG method"
                          + (f" or {', '.join(cond)}" if cond else ""))
     if z is None and params.get("z_discrete"):

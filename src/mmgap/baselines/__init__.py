@@ -53,6 +53,8 @@ BASELINES: Dict[str, type] = {
     DVEstimator.name: DVEstimator,
     MINEEstimator.name: MINEEstimator,
     MINDEEstimator.name: MINDEEstimator,
+    KSGCMIEstimator.name: KSGCMIEstimator,  # conditional MI only (quantities = ("cmi",))
+    KLEntropyEstimator.name: KLEntropyEstimator,  # entropy only (quantities = ("entropy",))
 }
 
 

@@ -141,7 +141,8 @@ class KLEntropyEstimator(ParamsMixin):
       ValueError; fewer duplicates raise a ``UserWarning`` (also in ``diagnostics``).
     """
 
-    name = "kl_entropy"
+    name = "kl"
+    quantities = ("entropy",)
     description = ("Kozachenko-Leonenko k-nearest-neighbour estimator of the differential "
                    "entropy h(X)")
     reference = ("L. F. Kozachenko, N. N. Leonenko, Sample estimate of the entropy of a random "

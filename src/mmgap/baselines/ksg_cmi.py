@@ -192,7 +192,8 @@ class KSGCMIEstimator(ParamsMixin):
       reported in ``diagnostics``. No noise is added silently.
     """
 
-    name = "ksg_cmi"
+    name = "ksg-cmi"
+    quantities = ("cmi",)
     description = ("Frenzel-Pompe k-nearest-neighbour estimator of the conditional mutual "
                    "information I(X;Y|Z) (KSG-style, max-norm)")
     reference = ("S. Frenzel, B. Pompe, Partial mutual information for coupling analysis of "

@@ -46,7 +46,7 @@ class RunSpec:
 def run_one(spec: RunSpec) -> Dict[str, Any]:
     """Run one (task, method, seed); never raises: failures become success=False records."""
     from .. import __version__
-    from ..methods import MMG_METHODS, method_trains, run_method
+    from ..methods import MMG_METHODS, method_trains, run_entropy_method, run_method
     from ..tasks import get_task
 
     params = dict(spec.params)
@@ -61,11 +61,21 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
         task = get_task(spec.task)
         rec["truth"] = task.mutual_information
         rec["truth_stderr"] = task.mutual_information_stderr
-        x, y = task.sample(spec.n_samples, seed=spec.seed)
+        quantity = getattr(task, "quantity", "mi")
+        rec["quantity"] = quantity
+        sample = task.sample(spec.n_samples, seed=spec.seed)
         if spec.method in MMG_METHODS or method_trains(spec.method):
             params.setdefault("verbose", False)
-        res = run_method(spec.method, x, y, random_state=spec.seed, y_discrete=task.y_discrete,
-                         **params)
+        if quantity == "entropy":
+            res = run_entropy_method(spec.method, sample[0], random_state=spec.seed, **params)
+        elif quantity == "cmi":
+            x, y, z = sample
+            res = run_method(spec.method, x, y, z=z, z_discrete=task.z_discrete,
+                             random_state=spec.seed, y_discrete=task.y_discrete, **params)
+        else:
+            x, y = sample
+            res = run_method(spec.method, x, y, random_state=spec.seed,
+                             y_discrete=task.y_discrete, **params)
         d = res.diagnostics
         rec.update(estimate=res.mi, stderr=res.stderr, success=True,
                    n_train=res.n_train, n_test=res.n_test)
