@@ -223,3 +223,10 @@ def test_cli_cmi_pointwise_entropy(tmp_path, capsys):
     assert main(["pointwise", str(data), "--out", str(tmp_path / "p.txt")]) == 2
     err = capsys.readouterr().err
     assert "--z-discrete: no Z given" in err and "--out: expected a .csv or .npy" in err
+
+
+def test_negative_mi_estimate_gives_the_interval_0_0_and_entropy_is_unclipped():
+    from mmgap.types import MIResult
+
+    assert MIResult(mi=-0.01, stderr=0.004).ci95 == (0.0, 0.0)
+    assert MIResult(mi=-0.01, stderr=0.004, quantity="entropy").ci95[0] < -0.01

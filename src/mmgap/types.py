@@ -107,7 +107,8 @@ class MIResult:
         if self.p_value is not None and self.p_value > 0.05:
             lo = 0.0  # the test does not reject I = 0 at 5%: 0 stays in the 95% set
         hi = math.inf if self.lower_bound_only else min(self.mi + half, cap)
-        return (min(lo, hi), max(hi, 0.0))
+        hi = max(hi, 0.0)
+        return (min(lo, hi), hi)
 
     @property
     def flags(self) -> list:
