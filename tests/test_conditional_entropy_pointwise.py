@@ -230,3 +230,20 @@ def test_negative_mi_estimate_gives_the_interval_0_0_and_entropy_is_unclipped():
 
     assert MIResult(mi=-0.01, stderr=0.004).ci95 == (0.0, 0.0)
     assert MIResult(mi=-0.01, stderr=0.004, quantity="entropy").ci95[0] < -0.01
+
+
+def test_image_z_discrete_y_entropy_and_pointwise_with_z_run():
+    rng = np.random.default_rng(6)
+    n = 300
+    zi = rng.normal(size=(n, 4, 4))
+    x = zi[:, 0, :2] + rng.normal(size=(n, 2))
+    y = zi[:, 1, :1] + rng.normal(size=(n, 1))
+    res = mmgap.estimate_mi(x, y, zi, n_steps=20, verbose=False, n_permutations=5)
+    assert res.quantity == "cmi" and res.diagnostics["dim_z"] == 16
+    labels = rng.integers(0, 3, size=n)
+    h = estimate_entropy(x + labels[:, None], labels, y_discrete=True, n_steps=20, verbose=False)
+    assert h.quantity == "conditional_entropy" and math.isfinite(h.mi)
+    pw = mmgap.pointwise_mi(x, y, zi, n_steps=20, verbose=False, k_draws=2)
+    assert pw.quantity == "pcmi" and pw.values.shape == (n,) and np.isfinite(pw.values).all()
+    with pytest.raises(ValueError, match="n_folds"):
+        mmgap.pointwise_mi(x, y, n_folds=1)

@@ -489,7 +489,9 @@ class MMGEstimator(ParamsMixin):
             test = permutation_test(self.model_, xt, yt, self.proposal_,
                                     n_permutations=self.n_permutations,
                                     k_draws=max(1, min(8, math.ceil(4000 / n))), generator=gen,
-                                    context=ct, strata=strata)
+                                    context=ct, strata=strata,
+                                    residualize=ct is not None and not self.y_discrete
+                                    and not self.z_discrete)
         bound = getattr(self, "label_entropy_", None)
         mi_unclipped = mi
         if bound is not None and mi > bound:

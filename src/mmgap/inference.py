@@ -65,7 +65,8 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
                      n_permutations: int = 199, k_draws: int = 2,
                      generator: Optional[torch.Generator] = None,
                      batch_size: int = 16384, context: Optional[Tensor] = None,
-                     strata: Optional[np.ndarray] = None) -> Dict[str, Any]:
+                     strata: Optional[np.ndarray] = None,
+                     residualize: bool = False) -> Dict[str, Any]:
     """Permutation test of independence with a fitted denoiser on points it never saw.
 
     x: (n, dim_x), y: (n, dim_y) held-out tensors. Statistic: the direct-form MMG estimate
@@ -81,7 +82,12 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
     Conditional version (``context`` = the z of I(X;Y|Z), ``strata`` = integer group of each
     point): y is permuted only within groups, so each point keeps its own z. Under
     H0: X independent of Y given Z this is exact when z is constant within each group
-    (discrete z) and approximate otherwise (groups of nearby z, :func:`z_strata`).
+    (discrete z) and approximate otherwise (groups of nearby z, :func:`z_strata`). With
+    ``residualize`` (continuous y and z), y is split into its least-squares linear fit on
+    (1, z) over these points and the residual, and only the residuals are permuted within
+    the groups: a permuted y_j then moves with the z difference, y_j + m(z_i) - m(z_j), a
+    first-order correction that keeps the permuted pairs near the data's (y, z) manifold
+    when the groups are wide (many dimensions of z).
 
     Returns {"p_value", "statistic", "null_mean", "null_sd", "n_permutations", "k_draws"}.
     """
@@ -112,6 +118,13 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
 
     observed = stat(y)
     null = np.empty(int(n_permutations))
+    fitted, resid = None, y
+    if residualize and context is not None:
+        design = torch.cat([torch.ones(n, 1, dtype=torch.float64, device=y.device),
+                            context.double()], 1)
+        beta = torch.linalg.lstsq(design.cpu(), y.double().cpu()).solution.to(y.device)
+        fitted = (design @ beta).to(y.dtype)
+        resid = y - fitted
     groups = None
     if strata is not None:
         strata = np.asarray(strata)
@@ -125,7 +138,8 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
             perm = torch.arange(n)
             for g in groups:
                 perm[g] = g[torch.randperm(g.numel(), generator=generator, device="cpu")]
-        null[b] = stat(y[perm.to(y.device)])
+        perm = perm.to(y.device)
+        null[b] = stat(y[perm] if fitted is None else fitted + resid[perm])
     p = (1.0 + float(np.sum(null >= observed))) / (1.0 + len(null))
     return {"p_value": p, "statistic": observed, "null_mean": float(null.mean()),
             "null_sd": float(null.std(ddof=1)) if len(null) > 1 else 0.0,
