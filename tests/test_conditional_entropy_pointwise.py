@@ -247,3 +247,13 @@ def test_image_z_discrete_y_entropy_and_pointwise_with_z_run():
     assert pw.quantity == "pcmi" and pw.values.shape == (n,) and np.isfinite(pw.values).all()
     with pytest.raises(ValueError, match="n_folds"):
         mmgap.pointwise_mi(x, y, n_folds=1)
+
+
+def test_entropy_estimator_save_load_round_trip(tmp_path):
+    x = np.random.default_rng(8).normal(size=(500, 2))
+    est = EntropyEstimator(n_steps=20, verbose=False, random_state=0).fit(x[:400])
+    h = est.estimate(x[400:])
+    again = EntropyEstimator.load(est.save(tmp_path / "h"))
+    assert again.estimate(x[400:]).mi == pytest.approx(h.mi, rel=1e-6)
+    with pytest.raises(ValueError, match="fitted without y"):
+        again.estimate(x[400:], x[400:, :1])

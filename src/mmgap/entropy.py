@@ -199,6 +199,21 @@ class EntropyEstimator(MMGEstimator):
         cfg["fitted"]["conditional"] = self.conditional_
         return cfg
 
+    @classmethod
+    def load(cls, path, device: str = "auto") -> "EntropyEstimator":
+        """Load an estimator written by :meth:`save` (see :meth:`MMGEstimator.load`)."""
+        import json
+        from pathlib import Path
+
+        est = super().load(path, device=device)
+        fitted = json.loads((Path(path) / "config.json").read_text())["fitted"]
+        conditional = fitted.get("conditional")
+        if not isinstance(conditional, bool):
+            raise ValueError(f"path: {path}: fitted.conditional: expected true or false")
+        est.conditional_ = conditional
+        est._y_placeholder = not conditional
+        return est
+
 
 def estimate_entropy(x: Any, y: Any = None, *, test_size: float = 0.2,
                      random_state: Optional[int] = 0, **params: Any) -> MIResult:
