@@ -13,10 +13,12 @@ import numpy as np
 
 from .validation import column_scales
 
-__all__ = ["Standardizer", "RankNormal", "ChannelStandardizer", "OneHot", "make_scaler",
-           "scaler_from_dict", "PREPROCESS"]
+__all__ = ["Standardizer", "RankNormal", "MixtureGaussianizer", "ChannelStandardizer", "OneHot",
+           "make_scaler", "scaler_from_dict", "PREPROCESS"]
 
-PREPROCESS = ("standardize", "rank", "none")
+PREPROCESS = ("standardize", "rank", "gaussianize", "none")
+#: Gaussian-mixture components per column of the "gaussianize" map (and EM iterations)
+GAUSSIANIZE_COMPONENTS, GAUSSIANIZE_ITERATIONS = 12, 200
 
 #: knots of the default rank map: the CDF is interpolated between at most this many training
 #: quantiles, which smooths the map. With a knot at every training value, the random gaps
@@ -57,6 +59,10 @@ class Standardizer:
             )
         scale = np.ones_like(self.mean) if self.scale is None else self.scale
         return (a / scale - self.mean) / self.std
+
+    def log_abs_det_jacobian_rows(self, a: np.ndarray, name: str = "x") -> np.ndarray:
+        """The same constant for each row of ``a``, shape (n,)."""
+        return np.full(a.shape[0], self.log_abs_det_jacobian(a.shape[1]))
 
     def log_abs_det_jacobian(self, dim: int) -> float:
         """log |det d transform(a) / d a| (a constant: the map is affine), for entropies:
@@ -132,12 +138,104 @@ class RankNormal:
                     for v, u in d["knots"]], d.get("max_knots"))
 
 
+@dataclass
+class MixtureGaussianizer:
+    """Per-column smooth map to a standard normal: u = Phi^-1(F(a)), with F the CDF of a
+    one-dimensional Gaussian mixture (``GAUSSIANIZE_COMPONENTS`` components, EM on the
+    standardised training column, variances floored at 1e-4). Like the rank map it is
+    strictly increasing (MI is unchanged) and makes each column close to normal; unlike it,
+    its derivative is known in closed form, du/da = f(a) / phi(u), so entropies can be carried
+    through it exactly (:meth:`log_abs_det_jacobian_rows`). Whatever the fitted mixture, the
+    map is an exact invertible function: a poor fit only makes the network's job harder.
+    """
+
+    standardizer: Optional[Standardizer] = None
+    params: Optional[list] = None  # per column: (weights, means, sds) on the standardised scale
+
+    def fit(self, a: np.ndarray, name: str = "x") -> "MixtureGaussianizer":
+        self.standardizer = Standardizer().fit(a, name)
+        b = self.standardizer.transform(a, name)
+        self.params = [_fit_mixture_1d(b[:, j]) for j in range(b.shape[1])]
+        return self
+
+    def _columns(self, a: np.ndarray, name: str):
+        if self.params is None:
+            raise RuntimeError("MixtureGaussianizer is not fitted")
+        b = self.standardizer.transform(a, name)
+        for j, (w, m, sd) in enumerate(self.params):
+            z = (b[:, j:j + 1] - m) / sd
+            yield j, z, np.log(w)
+
+    def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
+        from scipy.special import log_ndtr, logsumexp, ndtri_exp
+
+        out = np.empty(a.shape, dtype=np.float64)
+        for j, z, logw in self._columns(a, name):
+            lower = logsumexp(logw + log_ndtr(z), axis=1)    # log F
+            upper = logsumexp(logw + log_ndtr(-z), axis=1)   # log (1 - F)
+            out[:, j] = np.where(lower < upper, ndtri_exp(lower), -ndtri_exp(upper))
+        return out
+
+    def log_abs_det_jacobian_rows(self, a: np.ndarray, name: str = "x") -> np.ndarray:
+        """log |det du/da| of each row, shape (n,): sum over columns of log f(a) - log phi(u),
+        plus the standardisation's constant."""
+        from scipy.special import logsumexp
+
+        u = self.transform(a, name)
+        total = np.full(a.shape[0], self.standardizer.log_abs_det_jacobian(a.shape[1]))
+        half_log_2pi = 0.5 * np.log(2 * np.pi)
+        for j, z, logw in self._columns(a, name):
+            sd = self.params[j][2]
+            log_f = logsumexp(logw - np.log(sd) - 0.5 * z ** 2 - half_log_2pi, axis=1)
+            total += log_f - (-0.5 * u[:, j] ** 2 - half_log_2pi)
+        return total
+
+    def to_dict(self) -> dict:
+        return {"kind": "gaussianize", "standardizer": self.standardizer.to_dict(),
+                "params": [[w.tolist(), m.tolist(), sd.tolist()] for w, m, sd in self.params]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MixtureGaussianizer":
+        return cls(Standardizer.from_dict(d["standardizer"]),
+                   [tuple(np.asarray(v, dtype=np.float64) for v in col) for col in d["params"]])
+
+
+def _fit_mixture_1d(b: np.ndarray, k: int = None, iterations: int = None):
+    """(weights, means, sds) of a k-component 1-D Gaussian mixture fitted to ``b`` by EM,
+    started from equal-mass quantile bins; sds floored at 1e-2."""
+    from scipy.special import logsumexp
+
+    k = GAUSSIANIZE_COMPONENTS if k is None else k
+    iterations = GAUSSIANIZE_ITERATIONS if iterations is None else iterations
+    edges = np.quantile(b, np.linspace(0, 1, k + 1))
+    means = 0.5 * (edges[:-1] + edges[1:])
+    sds = np.maximum(np.diff(edges), 1e-2)
+    w = np.full(k, 1.0 / k)
+    x = b[:, None]
+    prev = -np.inf
+    for _ in range(iterations):
+        logp = np.log(w) - np.log(sds) - 0.5 * ((x - means) / sds) ** 2
+        norm = logsumexp(logp, axis=1, keepdims=True)
+        r = np.exp(logp - norm)
+        nk = r.sum(0) + 1e-12
+        w = nk / nk.sum()
+        means = (r * x).sum(0) / nk
+        sds = np.sqrt(np.maximum((r * (x - means) ** 2).sum(0) / nk, 1e-4))
+        ll = float(norm.mean())
+        if ll - prev < 1e-7:
+            break
+        prev = ll
+    return w, means, sds
+
+
 def make_scaler(kind: str):
     """A fresh per-column preprocessor for ``kind`` in :data:`PREPROCESS` (None for "none")."""
     if kind == "standardize":
         return Standardizer()
     if kind == "rank":
         return RankNormal(max_knots=RANK_KNOTS)
+    if kind == "gaussianize":
+        return MixtureGaussianizer()
     if kind == "none":
         return None
     raise ValueError(f"preprocess: expected one of {list(PREPROCESS)}, got {kind!r}")
@@ -180,6 +278,10 @@ class ChannelStandardizer:
             v = v / self.scale[None, :, None]
         return ((v - self.mean[None, :, None]) / self.std[None, :, None]).reshape(a.shape)
 
+    def log_abs_det_jacobian_rows(self, a: np.ndarray, name: str = "x") -> np.ndarray:
+        """The same constant for each row of ``a``, shape (n,)."""
+        return np.full(a.shape[0], self.log_abs_det_jacobian(a.shape[1]))
+
     def log_abs_det_jacobian(self, dim: int) -> float:
         """log |det d transform(a) / d a| for rows of ``dim`` = channels * pixels values
         (affine per channel, so a constant)."""
@@ -209,6 +311,8 @@ def scaler_from_dict(d: Optional[dict]):
     kind = d.get("kind")
     if kind == "rank":
         return RankNormal.from_dict(d)
+    if kind == "gaussianize":
+        return MixtureGaussianizer.from_dict(d)
     if kind == "channel":
         return ChannelStandardizer.from_dict(d)
     return Standardizer.from_dict(d)
