@@ -185,8 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Gaussian (exact on held-out rows) - the divergence from it (the MMSE gap "
                     "between the Gaussian's denoiser and the learned one). DATA is a .npy "
                     "(the whole array is X), a .npz (array --x-key) or a table (--x-cols; all "
-                    "columns if omitted). Preprocessing is affine (standardize or none) and its "
-                    "Jacobian is accounted for exactly.",
+                    "columns if omitted). Preprocessing (gaussianize, standardize or none) has a "
+                    "known Jacobian, accounted for exactly.",
     )
     ent.add_argument("data", metavar="DATA", help=".npy, .npz or .csv/.parquet with the X samples")
     ent.add_argument("--x-cols", metavar="A,B", help="table columns for X (default: all)")
@@ -205,8 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     ent.add_argument("--variant", choices=("orthogonal", "direct"), default="orthogonal",
                      help="integrand of the divergence from the Gaussian (mmg)")
     _add_run_args(ent, "training steps (default 6000)")
-    ent.add_argument("--preprocess", choices=("standardize", "none"), default="standardize",
-                     help="affine per-column map (its Jacobian is added back exactly)")
+    ent.add_argument("--preprocess", choices=("gaussianize", "standardize", "none"),
+                     default="gaussianize",
+                     help="per-column map whose Jacobian is added back exactly: gaussianize "
+                          "(Gaussian-mixture CDF then normal quantile) or standardize (affine)")
     ent.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ent.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
 

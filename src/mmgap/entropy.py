@@ -17,8 +17,10 @@ zero for Gaussian data, and everything the Gaussian misses otherwise. h(X|Y) is 
 the conditional Gaussian (linear regression of x on y) and the conditional pass.
 
 The estimate is made on preprocessed data u = T(x); h(X) = h(U) - E log|det dT/dx|. Only maps
-with a known Jacobian are accepted: "standardize" (the default here; affine, so the term is a
-constant), "none", and the per-channel image standardisation. The rank-to-normal map of the
+with a known Jacobian are accepted: "gaussianize" (the default here: per column u =
+Phi^-1(F(x)) with F a fitted Gaussian-mixture CDF, so du/dx = f(x) / phi(u) is known at each
+row), "standardize" (affine, a constant term), "none", and the per-channel image
+standardisation. The rank-to-normal map of the
 MI estimator is refused: its Jacobian is the density being estimated.
 """
 
@@ -53,8 +55,11 @@ class EntropyEstimator(MMGEstimator):
 
     Parameters are those of :class:`mmgap.MMGEstimator`, with these differences:
     ``variant`` "orthogonal" (default; the squared network correction) or "direct" (the
-    difference of denoising errors); ``preprocess`` "standardize" (default) or "none"
-    ("rank" is refused: its Jacobian is unknown); ``gaussian_prior`` is always on (it is the
+    difference of denoising errors); ``preprocess`` "gaussianize" (default: a per-column
+    Gaussian-mixture CDF then the normal quantile, whose Jacobian is known per row),
+    "standardize" (affine) or "none" ("rank" is refused: its Jacobian is unknown; the default
+    was chosen on distributions outside the entropy suite,
+    benchmarks/entropy_preprocess_select.py); ``gaussian_prior`` is always on (it is the
     reference); ``n_permutations`` is unused; the log-SNR window defaults to a wider one,
     loc 2, scale 2, clip 5 ([-8, 12]), because the divergence from the Gaussian sits at high
     SNR for data with sharp features (docs/benchmarks/entropy.md).
@@ -69,7 +74,7 @@ class EntropyEstimator(MMGEstimator):
                  logsnr_scale: float = 2.0, logsnr_clip: float = 5.0,
                  pilot_fraction: float = 0.3, validation_fraction: float = 0.1,
                  patience: Optional[int] = 4, k_draws: Optional[int] = None,
-                 preprocess: str = "standardize", y_discrete: bool = False,
+                 preprocess: str = "gaussianize", y_discrete: bool = False,
                  units: str = "nats", device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True, network: str = "auto",
                  gaussian_prior: Optional[bool] = None, n_permutations: int = 0,
