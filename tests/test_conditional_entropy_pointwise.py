@@ -281,3 +281,19 @@ def test_mixture_gaussianizer_is_monotone_with_the_exact_jacobian():
     assert np.isfinite(g.transform(np.array([[-50.0, 1e3]]))).all()
     again = scaler_from_dict(g.to_dict())
     np.testing.assert_allclose(again.transform(x), u)
+
+
+@pytest.mark.parametrize("call", ["entropy", "pointwise", "cmi"])
+def test_bad_rows_are_named_in_the_callers_numbering(call):
+    rng = np.random.default_rng(10)
+    x, y, z = rng.normal(size=(100, 2)), rng.normal(size=(100, 1)), rng.normal(size=(100, 1))
+    bad = z if call == "cmi" else y
+    bad[7, 0] = np.nan
+    name = "z" if call == "cmi" else "y"
+    with pytest.raises(ValueError, match=f"{name}: contains NaN \\(first at row 7"):
+        if call == "entropy":
+            estimate_entropy(x, y)
+        elif call == "pointwise":
+            mmgap.pointwise_mi(x, y)
+        else:
+            mmgap.estimate_mi(x, y, z)

@@ -528,8 +528,11 @@ def cmd_pointwise(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".npy"):
         raise ValueError(f"--out: expected a .csv or .npy file name, got {args.out!r}")
-    if out.is_dir() or not _writable_dir(out.parent):
-        raise ValueError(f"--out: cannot write {args.out!r}")
+    if out.is_dir():
+        raise ValueError(f"--out: {args.out!r} is a directory; expected a file name such as pmi.csv")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise ValueError(f"--out: cannot write {args.out!r}: {str(out.parent)!r} is not a "
+                         "writable directory")
     if args.method not in MMG_METHODS:
         raise ValueError(f"--method: pointwise MI needs an MMG method, got {args.method!r}")
     _check_outputs(args)

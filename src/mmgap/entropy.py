@@ -38,7 +38,8 @@ from .estimator import MMGEstimator, train_test_split_indices
 from .gap import mc_mean_stderr, mismatch_draws
 from .inference import MODEL_ERROR_REL
 from .types import MIResult, MMGWarning, nats_to
-from .validation import as_2d_array, check_fraction, check_random_state, split_image
+from .validation import (as_2d_array, check_finite, check_fraction, check_random_state,
+                         check_xy, split_image)
 
 __all__ = ["EntropyEstimator", "estimate_entropy"]
 
@@ -231,7 +232,7 @@ def estimate_entropy(x: Any, y: Any = None, *, test_size: float = 0.2,
     check_fraction(test_size, "test_size")
     check_random_state(random_state)
     xf, x_shape = split_image(x, "x")
-    xa = as_2d_array(xf, "x")
+    xa = check_finite(as_2d_array(xf, "x"), "x")  # row numbers in messages are the caller's
     tr, te = train_test_split_indices(xa.shape[0], test_size, random_state)
     xs = np.asarray(x)
     est = EntropyEstimator(random_state=random_state, **params)
@@ -240,9 +241,8 @@ def estimate_entropy(x: Any, y: Any = None, *, test_size: float = 0.2,
         res = est.estimate(xs[te])
     else:
         ys = np.asarray(y)
-        if ys.shape[0] != xa.shape[0]:
-            raise ValueError(f"x and y: expected the same number of samples (rows), got "
-                             f"{xa.shape[0]} and {ys.shape[0]}")
+        y_discrete = bool(params.get("y_discrete", False))
+        check_xy(xa, ys if y_discrete else split_image(ys, "y")[0], y_discrete=y_discrete)
         est.fit(xs[tr], ys[tr])
         res = est.estimate(xs[te], ys[te])
     res.seconds = time.perf_counter() - t0

@@ -702,6 +702,10 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
         if za.ndim == 0 or za.shape[0] != xa.shape[0]:
             raise ValueError(f"x and z: expected the same number of samples (rows), got "
                              f"{xa.shape[0]} and {za.shape[0] if za.ndim else 'a scalar'}")
+        if params.get("z_discrete"):  # every row checked here: messages name the caller's rows
+            as_labels(za, "z")
+        else:
+            check_finite(as_2d_array(split_image(za, "z")[0], "z"), "z")
     labels = ya if y_discrete else None
     if za is not None and params.get("z_discrete") and labels is None:
         labels = as_labels(za, "z")  # stratify on z so that every class is in both parts

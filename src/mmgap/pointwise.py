@@ -15,8 +15,8 @@ import numpy as np
 
 from .estimator import MMGEstimator
 from .types import PointwiseResult
-from .validation import (as_2d_array, as_labels, check_positive_int, check_random_state,
-                         split_image)
+from .validation import (as_2d_array, as_labels, check_finite, check_positive_int,
+                         check_random_state, check_xy, split_image)
 
 __all__ = ["pointwise_mi", "fold_indices"]
 
@@ -66,15 +66,21 @@ def pointwise_mi(x: Any, y: Any, z: Any = None, *, n_folds: int = 2, k_draws: in
     n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
     check_positive_int(k_draws, "k_draws")
     check_random_state(random_state)
-    xf, _ = split_image(x, "x")
-    n = as_2d_array(xf, "x").shape[0]
     xa, ya = np.asarray(x), np.asarray(y)
     za = None if z is None else np.asarray(z)
-    for name, a in (("y", ya), ("z", za)):
-        if a is not None and (a.ndim == 0 or a.shape[0] != n):
-            raise ValueError(f"x and {name}: expected the same number of samples (rows), got "
-                             f"{n} and {a.shape[0] if a.ndim else 'a scalar'}")
-    labels = as_labels(ya, "y") if params.get("y_discrete") else None
+    y_discrete = bool(params.get("y_discrete", False))
+    # check every row first, so that messages name the caller's row numbers
+    n = check_xy(split_image(xa, "x")[0], ya if y_discrete else split_image(ya, "y")[0],
+                 y_discrete=y_discrete)[0].shape[0]
+    if za is not None:
+        if za.ndim == 0 or za.shape[0] != n:
+            raise ValueError(f"x and z: expected the same number of samples (rows), got "
+                             f"{n} and {za.shape[0] if za.ndim else 'a scalar'}")
+        if params.get("z_discrete"):
+            as_labels(za, "z")
+        else:
+            check_finite(as_2d_array(split_image(za, "z")[0], "z"), "z")
+    labels = as_labels(ya, "y") if y_discrete else None
     if n < 10 * n_folds:
         raise ValueError(f"x: expected at least {10 * n_folds} rows for {n_folds} folds, got {n}")
     fold = fold_indices(n, n_folds, random_state, labels)
