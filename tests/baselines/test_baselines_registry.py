@@ -40,8 +40,16 @@ def test_every_baseline_keeps_the_contract(name):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((400, 2))
     y = x[:, :1] + rng.standard_normal((400, 1))
-    res = est.fit(x, y).estimate(x, y)
+    quantities = getattr(cls, "quantities", ("mi",))
+    if "mi" in quantities:
+        res = est.fit(x, y).estimate(x, y)
+    elif "cmi" in quantities:  # I(X;Y|Z) baselines take the condition as a third array
+        z = rng.standard_normal((400, 1))
+        res = est.fit(x, y, z).estimate(x, y, z)
+    else:  # entropy baselines take x alone
+        res = est.fit(x).estimate(x)
     assert isinstance(res, MIResult) and res.variant == name and np.isfinite(res.mi)
+    assert res.quantity in {"mi": ("mi",), "cmi": ("cmi",), "entropy": ("entropy",)}[quantities[0]]
 
 
 def test_register_baseline_extends_and_refuses_clashes():
