@@ -48,10 +48,43 @@ def p_values(est, x, y, z, seed):
     return out
 
 
+def summary(path):
+    """The markdown table of docs/benchmarks/cmi.md from a results file."""
+    from collections import defaultdict
+
+    from scipy.stats import beta
+
+    recs = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    by = defaultdict(list)
+    for r in recs:
+        by[r["task"]].append(r)
+
+    def cp(k, n):
+        lo = 0.0 if k == 0 else beta.ppf(0.025, k, n - k + 1)
+        hi = 1.0 if k == n else beta.ppf(0.975, k + 1, n - k)
+        return lo, hi
+
+    print("| task | networks | tests | p ≤ 0.05, strata only | p ≤ 0.05, residuals within strata (default) |")
+    print("|---|---|---|---|---|")
+    tot, n_all = {"strata": 0, "residual": 0}, 0
+    for t, rs in by.items():
+        n_all += len(rs)
+        ks = {m: sum(r[m] <= 0.05 for r in rs) for m in tot}
+        for m in tot:
+            tot[m] += ks[m]
+        print(f"| {t} | {len(set(r['net'] for r in rs))} | {len(rs)} | {ks['strata']} | {ks['residual']} |")
+    cells = []
+    for m in ("strata", "residual"):
+        lo, hi = cp(tot[m], n_all)
+        cells.append(f"{tot[m]} = {tot[m] / n_all:.1%} (95% CI {lo:.1%}–{hi:.1%})")
+    print(f"| all | | {n_all} | {cells[0]} | {cells[1]} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--summary", action="store_true", help="print the table of --out and stop")
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--nets", type=int, default=2)
     ap.add_argument("--first-net", type=int, default=0, help="number of the first network")
@@ -60,6 +93,8 @@ def main():
     ap.add_argument("--n-test", type=int, default=2000)
     ap.add_argument("--steps", type=int, default=6000)
     a = ap.parse_args()
+    if a.summary:
+        return summary(a.out)
     from mmgap import MMGEstimator
     from mmgap.tasks import get_task
 
