@@ -82,8 +82,10 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=0.05,
                    help="level of the independence test's decision")
     _add_run_args(p, "training steps (default: the method's own; 6000 for MMG)")
-    p.add_argument("--preprocess", choices=("rank", "standardize", "none"), default="rank",
-                   help="per-column map fitted on the training part (MI is unchanged by it)")
+    p.add_argument("--preprocess", choices=("rank", "standardize", "gaussianize", "none"),
+                   default="rank",
+                   help="per-column monotone map fitted on the training part (MI is unchanged "
+                        "by it); gaussianize = Gaussian-mixture CDF then normal quantile")
     p.add_argument("--network", choices=("auto", "mlp", "conv"), default="auto",
                    help="MMG denoiser: residual MLP, or a convolutional U-Net for image-shaped "
                         "x ((n, H, W) or (n, C, H, W) arrays in .npy/.npz); auto = mlp")
@@ -154,7 +156,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "and the fitted denoiser re-evaluated --permutations times. The p-value "
                     "(1 + #{permuted >= observed}) / (1 + permutations) is exactly valid: under "
                     "independence P(p <= alpha) <= alpha. Prints the p-value, the decision at "
-                    "--alpha and the MI estimate. Same data options as `estimate`.",
+                    "--alpha and the MI estimate. Same data options as `estimate`. With Z "
+                    "(--z, --z-cols, --z-key) it tests H0: I(X;Y|Z) = 0 by permuting y only "
+                    "among held-out points with equal z (--z-discrete: exact) or nearby z "
+                    "(approximate; docs/benchmarks/cmi.md).",
     )
     _add_data_args(tst)
     _add_training_args(tst)
@@ -535,6 +540,12 @@ def cmd_pointwise(args) -> int:
                          "writable directory")
     if args.method not in MMG_METHODS:
         raise ValueError(f"--method: pointwise MI needs an MMG method, got {args.method!r}")
+    for flag, value, default in (("--test-size", args.test_size, 0.2),
+                                 ("--permutations", args.permutations, 99),
+                                 ("--alpha", args.alpha, 0.05)):
+        if value != default:  # accepted by the shared options, meaningless here
+            raise ValueError(f"{flag}: pointwise MI cross-fits over --folds and runs no test; "
+                             "drop this option")
     _check_outputs(args)
     x, y = load_xy(args.data, x=args.x, y=args.y, x_cols=parse_columns(args.x_cols),
                    y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key)
@@ -806,6 +817,10 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # e.g. `mmgap ... | head -1`: the reader left, nothing to report
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except TrainingError as err:
         return _fail(str(err), EXIT_FAILURE)
     except (ValueError, ImportError, OSError) as err:
