@@ -696,19 +696,18 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     xf, x_shape = split_image(x, "x")
     yf, y_shape = (y, None) if y_discrete else split_image(y, "y")
     xa, ya = check_xy(xf, yf, y_discrete=y_discrete, min_samples=20)
-    za = None
+    za = z_labels = None
     if z is not None:
         za = np.asarray(z.detach().cpu().numpy() if hasattr(z, "detach") else z)
         if za.ndim == 0 or za.shape[0] != xa.shape[0]:
             raise ValueError(f"x and z: expected the same number of samples (rows), got "
                              f"{xa.shape[0]} and {za.shape[0] if za.ndim else 'a scalar'}")
         if params.get("z_discrete"):  # every row checked here: messages name the caller's rows
-            as_labels(za, "z")
+            z_labels = as_labels(za, "z")
         else:
             check_finite(as_2d_array(split_image(za, "z")[0], "z"), "z")
-    labels = ya if y_discrete else None
-    if za is not None and params.get("z_discrete") and labels is None:
-        labels = as_labels(za, "z")  # stratify on z so that every class is in both parts
+    # stratify on discrete y, else on discrete z, so that every class is in both parts
+    labels = ya if y_discrete else z_labels
     tr, te = train_test_split_indices(xa.shape[0], test_size, random_state, labels=labels)
     # images go back to the caller's layout ((n, H, W) stays 3-D)
     xs = tuple(np.shape(x))[1:] if x_shape is not None else None

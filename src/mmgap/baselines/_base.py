@@ -12,15 +12,32 @@ from typing import Any, Dict
 import numpy as np
 
 from mmgap.base import ParamsMixin
-from mmgap.types import MIResult, nats_to
+from mmgap.types import MIResult, check_units, nats_to
 
-__all__ = ["ParamsMixin", "record_fit_dims", "check_fit_dims", "baseline_result"]
+__all__ = ["ParamsMixin", "record_fit_dims", "check_fit_dims", "baseline_result",
+           "check_knn_options"]
+
+
+def check_knn_options(est: Any, flags=("standardise",)) -> None:
+    """The options the k-NN baselines share: ``units``, the boolean ``flags`` and ``n_jobs``
+    (a positive integer or -1); ValueError naming the first bad one."""
+    check_units(est.units)
+    for name in flags:
+        if not isinstance(getattr(est, name), (bool, np.bool_)):
+            raise ValueError(f"{name}: expected True or False, got {getattr(est, name)!r}")
+    n_jobs = est.n_jobs
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) \
+            or n_jobs == 0 or n_jobs < -1:
+        raise ValueError(f"n_jobs: expected a positive integer or -1, got {n_jobs!r}")
 
 
 def baseline_result(est: Any, mi: float, stderr: float, n: int, start: float,
-                    diagnostics: Dict[str, Any]) -> MIResult:
+                    diagnostics: Dict[str, Any], quantity: str = "mi") -> MIResult:
     """MIResult of a training-free baseline: values in nats converted to ``est.units``,
-    ``n_train = 0``, ``n_test = n``, seconds since ``start`` (a perf_counter value)."""
+    ``n_train = 0``, ``n_test = n``, seconds since ``start`` (a perf_counter value);
+    ``quantity`` also goes into ``diagnostics["quantity"]`` for quantities other than MI."""
+    if quantity != "mi":
+        diagnostics["quantity"] = quantity
     return MIResult(
         mi=nats_to(mi, est.units),
         stderr=nats_to(stderr, est.units),
@@ -30,6 +47,7 @@ def baseline_result(est: Any, mi: float, stderr: float, n: int, start: float,
         n_test=n,
         seconds=time.perf_counter() - start,
         diagnostics=diagnostics,
+        quantity=quantity,
     )
 
 

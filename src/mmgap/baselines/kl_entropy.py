@@ -30,13 +30,12 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma, gammaln
 
-from mmgap.types import MIResult, check_units
+from mmgap.types import MIResult
 from mmgap.validation import (as_2d_array, check_finite, check_not_constant,
                               check_positive_int, column_scales)
 
-from ._base import ParamsMixin, baseline_result
+from ._base import ParamsMixin, baseline_result, check_knn_options
 from .ksg import count_duplicate_rows
-from .ksg_cmi import _set_quantity
 
 __all__ = ["KLEntropyEstimator", "kl_entropy", "kl_entropy_terms", "log_unit_ball_volume",
            "estimate_kl_entropy", "METRICS"]
@@ -129,8 +128,8 @@ class KLEntropyEstimator(ParamsMixin):
     * ``fit(x)`` only validates and records ``dim_x_`` and ``n_fit_``; ``estimate(x)`` runs on
       the data passed to it and may be called without ``fit``.
     * The result is an :class:`~mmgap.types.MIResult` whose ``mi`` field holds h(X) (it may be
-      negative): ``quantity == "entropy"`` where MIResult has that field (then ``ci95`` is not
-      clipped at 0), and always ``diagnostics["quantity"] == "entropy"``.
+      negative): ``quantity == "entropy"`` (so ``ci95`` is not clipped at 0), repeated in
+      ``diagnostics["quantity"]``.
     * ``stderr`` is the standard deviation of the per-point terms divided by sqrt(N); the
       terms are not independent, so it is approximate. Measured on
       ``entropy-gauss-2-0.5-1.0-0.0`` (h = 2.694, N = 2000, k = 3, 100 seeds): mean
@@ -157,12 +156,7 @@ class KLEntropyEstimator(ParamsMixin):
         self.n_jobs = n_jobs
 
     def _validate(self, x: Any) -> Tuple[np.ndarray, int]:
-        check_units(self.units)
-        if not isinstance(self.standardise, (bool, np.bool_)):
-            raise ValueError(f"standardise: expected True or False, got {self.standardise!r}")
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer)) \
-                or self.n_jobs == 0 or self.n_jobs < -1:
-            raise ValueError(f"n_jobs: expected a positive integer or -1, got {self.n_jobs!r}")
+        check_knn_options(self)
         xa, k = _check_input(x, self.k, self.metric)
         check_not_constant(xa, "x")
         return xa, k
@@ -213,7 +207,7 @@ class KLEntropyEstimator(ParamsMixin):
                              "neighbour distances (approximate)",
             "entropy_nats": h,
         }
-        return _set_quantity(baseline_result(self, h, stderr, n, start, diagnostics), "entropy")
+        return baseline_result(self, h, stderr, n, start, diagnostics, quantity="entropy")
 
 
 def estimate_kl_entropy(x: Any, **params: Any) -> MIResult:

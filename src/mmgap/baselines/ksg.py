@@ -26,10 +26,11 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mmgap.types import MIResult, check_units
+from mmgap.types import MIResult
 from mmgap.validation import check_positive_int, check_xy, column_scales
 
-from ._base import ParamsMixin, baseline_result, check_fit_dims, record_fit_dims
+from ._base import (ParamsMixin, baseline_result, check_fit_dims, check_knn_options,
+                    record_fit_dims)
 
 __all__ = ["KSGEstimator", "ksg_mi", "ksg_terms", "ksg_neighbour_counts", "count_within",
            "count_duplicate_rows", "estimate_ksg"]
@@ -186,12 +187,7 @@ class KSGEstimator(ParamsMixin):
 
     def _check_params(self) -> int:
         k = check_positive_int(self.k, "k")
-        check_units(self.units)
-        if not isinstance(self.standardise, (bool, np.bool_)):
-            raise ValueError(f"standardise: expected True or False, got {self.standardise!r}")
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer)) \
-                or self.n_jobs == 0 or self.n_jobs < -1:
-            raise ValueError(f"n_jobs: expected a positive integer or -1, got {self.n_jobs!r}")
+        check_knn_options(self)
         return k
 
     def fit(self, x: Any, y: Any) -> "KSGEstimator":

@@ -34,22 +34,13 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 
-from mmgap.types import MIResult, check_units
+from mmgap.types import MIResult
 from mmgap.validation import as_2d_array, as_labels, check_finite, check_positive_int, check_xy
 
-from ._base import ParamsMixin, baseline_result, check_fit_dims
+from ._base import ParamsMixin, baseline_result, check_fit_dims, check_knn_options
 from .ksg import _standardise_columns, count_duplicate_rows, count_within
 
 __all__ = ["KSGCMIEstimator", "ksg_cmi", "ksg_cmi_counts", "ksg_cmi_terms", "estimate_ksg_cmi"]
-
-
-def _set_quantity(result: MIResult, quantity: str) -> MIResult:
-    """Record which quantity ``result.mi`` holds, in ``diagnostics["quantity"]`` always and in
-    ``result.quantity`` when this version of :class:`MIResult` has that field."""
-    result.diagnostics["quantity"] = quantity
-    if "quantity" in getattr(MIResult, "__dataclass_fields__", {}):
-        result.quantity = quantity
-    return result
 
 
 def _check_xyz(x: Any, y: Any, z: Any, *, z_discrete: bool, min_samples: int):
@@ -178,8 +169,8 @@ class KSGCMIEstimator(ParamsMixin):
     * Non-parametric: ``fit(x, y, z)`` only validates and records ``dim_x_``, ``dim_y_``,
       ``dim_z_``, ``n_fit_``; ``estimate(x, y, z)`` runs on the data passed to it
       (``n_train`` is 0) and may be called without ``fit``.
-    * The result is an :class:`~mmgap.types.MIResult` whose ``mi`` is I(X;Y|Z) (``quantity``
-      "cmi" where MIResult has that field; always ``diagnostics["quantity"] == "cmi"``).
+    * The result is an :class:`~mmgap.types.MIResult` whose ``mi`` is I(X;Y|Z) (``quantity ==
+      "cmi"``, repeated in ``diagnostics["quantity"]``).
     * ``stderr`` is the standard deviation of the per-point terms divided by sqrt(N), as for
       KSG: it treats the terms as independent, which they are not, so it is an approximate
       guide only. Measured on ``cmi-gauss-sparse-1-1-1-1-0.6-1.0`` (I(X;Y|Z) = 0.2231,
@@ -209,13 +200,7 @@ class KSGCMIEstimator(ParamsMixin):
 
     def _check_params(self) -> int:
         k = check_positive_int(self.k, "k")
-        check_units(self.units)
-        for name in ("standardise", "z_discrete"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, (int, np.integer)) \
-                or self.n_jobs == 0 or self.n_jobs < -1:
-            raise ValueError(f"n_jobs: expected a positive integer or -1, got {self.n_jobs!r}")
+        check_knn_options(self, flags=("standardise", "z_discrete"))
         return k
 
     def _validate(self, x, y, z):
@@ -292,7 +277,7 @@ class KSGCMIEstimator(ParamsMixin):
         }
         if n_classes is not None:
             diagnostics["n_classes"] = int(n_classes)
-        return _set_quantity(baseline_result(self, cmi, stderr, n, start, diagnostics), "cmi")
+        return baseline_result(self, cmi, stderr, n, start, diagnostics, quantity="cmi")
 
 
 def estimate_ksg_cmi(x: Any, y: Any, z: Any, **params: Any) -> MIResult:
