@@ -31,6 +31,10 @@ _LAZY = {
     "EntropyEstimator": "mmgap.entropy",
     "estimate_entropy": "mmgap.entropy",
     "pointwise_mi": "mmgap.pointwise",
+    "mi_matrix": "mmgap.matrix",
+    "MIMatrix": "mmgap.matrix",
+    "mutual_info_regression": "mmgap.matrix",
+    "mutual_info_classif": "mmgap.matrix",
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -95,6 +95,30 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, no warnings")
 
 
+_DISCRETE_HELP = ("which columns of {v} are discrete: 'auto' (default: integer columns with at "
+                  "most 50 distinct values), the flag alone or 'all' (every column), 'none', or "
+                  "a comma list of 0-based positions within {v} or of names from its --*-cols")
+
+
+def _discrete_arg(value):
+    """--x-discrete / --y-discrete / --z-discrete: 'auto', 'all', 'none' or a column list."""
+    if value is True:
+        return True
+    v = str(value).strip()
+    low = v.lower()
+    if low == "auto":
+        return "auto"
+    if low in ("all", "yes", "true"):
+        return True
+    if low in ("none", "no", "false"):
+        return False
+    cols = [c.strip() for c in v.split(",")]
+    if not all(cols):
+        raise argparse.ArgumentTypeError(f"expected auto, all, none or a comma list of columns, "
+                                         f"got {value!r}")
+    return [int(c) if c.lstrip("-").isdigit() else c for c in cols]
+
+
 def _add_data_args(est: argparse.ArgumentParser) -> None:
     est.add_argument("data", nargs="?", default=None, metavar="DATA",
                      help=".npz with arrays x and y, or a .csv/.parquet table")
@@ -104,16 +128,18 @@ def _add_data_args(est: argparse.ArgumentParser) -> None:
     est.add_argument("--y-cols", metavar="C", help="CSV/parquet columns for Y (names or 0-based indices)")
     est.add_argument("--x-key", default="x", help="array name for X inside a .npz")
     est.add_argument("--y-key", default="y", help="array name for Y inside a .npz")
-    est.add_argument("--y-discrete", action="store_true",
-                     help="Y holds integer class labels (one-hot encoded)")
+    est.add_argument("--x-discrete", nargs="?", const=True, default="auto", type=_discrete_arg,
+                     metavar="COLS", help=_DISCRETE_HELP.format(v="X"))
+    est.add_argument("--y-discrete", nargs="?", const=True, default="auto", type=_discrete_arg,
+                     metavar="COLS", help=_DISCRETE_HELP.format(v="Y"))
     est.add_argument("--z", metavar="FILE", default=None,
                      help="file with the Z samples: condition on Z, giving I(X;Y|Z)")
     est.add_argument("--z-cols", metavar="C", default=None,
                      help="columns for Z in the DATA table (or in --z FILE): I(X;Y|Z)")
     est.add_argument("--z-key", default=None, metavar="KEY",
                      help="array name for Z inside the DATA .npz (or --z .npz; default 'z'): I(X;Y|Z)")
-    est.add_argument("--z-discrete", action="store_true",
-                     help="Z holds integer class labels (one-hot encoded)")
+    est.add_argument("--z-discrete", nargs="?", const=True, default="auto", type=_discrete_arg,
+                     metavar="COLS", help=_DISCRETE_HELP.format(v="Z"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -398,7 +424,7 @@ def _load_z(args):
 
     z_file, z_cols, z_key = getattr(args, "z", None), getattr(args, "z_cols", None), getattr(args, "z_key", None)
     if z_file is None and z_cols is None and z_key is None:
-        if getattr(args, "z_discrete", False):
+        if getattr(args, "z_discrete", "auto") != "auto":
             raise ValueError("--z-discrete: no Z given; add --z FILE, --z-cols or --z-key")
         return None
     if z_file is not None:
@@ -414,14 +440,36 @@ def _load_z(args):
     return load_array(args.data, columns=parse_columns(z_cols), name="z")
 
 
-def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None,
-                  z=None) -> int:
+def _discrete_specs(args) -> dict:
+    """x_discrete / y_discrete / z_discrete from the flags, names resolved to positions within
+    each variable's --*-cols."""
+    from .dataio import parse_columns
+
+    out = {}
+    for v in ("x", "y", "z"):
+        spec = getattr(args, f"{v}_discrete", "auto")
+        if isinstance(spec, list) and any(isinstance(c, str) for c in spec):
+            cols = parse_columns(getattr(args, f"{v}_cols", None))
+            if not cols:
+                raise ValueError(f"--{v}-discrete: column names need --{v}-cols to say which "
+                                 f"columns {v.upper()} is; or give 0-based positions within {v.upper()}")
+            missing = [c for c in spec if isinstance(c, str) and c not in cols]
+            if missing:
+                raise ValueError(f"--{v}-discrete: {missing[0]!r} is not among --{v}-cols "
+                                 f"({', '.join(cols)})")
+            spec = [cols.index(c) if isinstance(c, str) else c for c in spec]
+        out[f"{v}_discrete"] = spec
+    return out
+
+
+def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
     from .estimator import fit_estimate
     from .methods import MMG_METHODS, check_method, run_method
 
     method = check_method(getattr(args, "method", "mmg"))
     _check_outputs(args)
-    z_kw = {} if z is None else {"z": z, "z_discrete": bool(getattr(args, "z_discrete", False))}
+    specs = _discrete_specs(args)
+    z_kw = {} if z is None else {"z": z, "z_discrete": specs["z_discrete"]}
     if method not in MMG_METHODS:
         if args.plot and extra is None:
             raise ValueError(f"--plot: the MMSE-gap plot needs an MMG method, not {method!r}")
@@ -434,7 +482,18 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None,
         if getattr(args, "command", None) == "test" and "n_permutations" not in accepted:
             raise ValueError(f"--method: {method!r} has no independence test; use an MMG "
                              "method or minde")
-        res = run_method(method, x, y, y_discrete=y_discrete, random_state=args.seed,
+        from .validation import label_column
+
+        if z is not None:
+            z_kw["z_discrete"] = label_column(specs["z_discrete"], z, "z", "--z-discrete")
+        y_labels = label_column(specs["y_discrete"], y, "y", "--y-discrete")
+        if not y_labels and specs["y_discrete"] not in ("auto", False):
+            raise ValueError(f"--y-discrete: method {method!r} takes discrete Y only as one "
+                             "column of labels")
+        if specs["x_discrete"] not in ("auto", False):
+            raise ValueError(f"--x-discrete: method {method!r} does not take discrete columns; "
+                             "use an MMG method")
+        res = run_method(method, x, y, y_discrete=y_labels, random_state=args.seed,
                          test_size=args.test_size, **params, **z_kw)
         out = res.to_dict()
         if extra:
@@ -453,7 +512,8 @@ def _run_estimate(args, x, y, *, y_discrete: bool, extra: Optional[dict] = None,
     if getattr(args, "command", None) == "test" and args.permutations < 1:
         raise ValueError(f"--permutations: the test needs at least 1, got {args.permutations}")
     est, res, held = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
-                                  y_discrete=y_discrete, **params, **z_kw)
+                                  x_discrete=specs["x_discrete"],
+                                  y_discrete=specs["y_discrete"], **params, **z_kw)
     out = res.to_dict()
     if res.p_value is not None:
         out["alpha"] = args.alpha
@@ -506,10 +566,11 @@ def cmd_estimate(args) -> int:
                    y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key)
     from .validation import check_xy
 
-    if np.ndim(x) <= 2 and (args.y_discrete or np.ndim(y) <= 2):
-        check_xy(x, y, y_discrete=args.y_discrete, min_samples=20, check_constant=True)
+    if np.ndim(x) <= 2 and np.ndim(y) <= 2:
+        check_xy(x, y, y_discrete=args.y_discrete is True and np.ndim(y) == 1, min_samples=20,
+                 check_constant=True)
     # image-shaped arrays ((n, H, W) or (n, C, H, W) in .npy/.npz) are checked by the estimator
-    return _run_estimate(args, x, y, y_discrete=args.y_discrete, z=_load_z(args))
+    return _run_estimate(args, x, y, z=_load_z(args))
 
 
 def cmd_demo(args) -> int:
@@ -521,7 +582,7 @@ def cmd_demo(args) -> int:
         raise ValueError(f"--n-samples: expected at least 20, got {args.n_samples}")
     x, y = task.sample(args.n_samples, seed=args.seed)
     truth = nats_to(task.mutual_information, args.units)
-    return _run_estimate(args, x, y, y_discrete=False,
+    return _run_estimate(args, x, y,
                          extra={"task": task.id, "truth": truth})
 
 
@@ -551,9 +612,9 @@ def cmd_pointwise(args) -> int:
                    y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key)
     z = _load_z(args)
     params = {**_params(args), "variant": MMG_METHODS[args.method][0] or args.variant,
-              "y_discrete": args.y_discrete, "n_permutations": 0}
-    if z is not None:
-        params["z_discrete"] = args.z_discrete
+              "n_permutations": 0, **_discrete_specs(args)}
+    if z is None:
+        params.pop("z_discrete")
     res = pointwise_mi(x, y, z, n_folds=args.folds, k_draws=args.draws,
                        random_state=args.seed, **params)
     table = np.column_stack([res.values, res.stderr])
@@ -624,7 +685,7 @@ def cmd_entropy(args) -> int:
     else:
         params = dict(variant=args.variant, max_seconds=args.max_seconds, device=args.device,
                       units=args.units, preprocess=args.preprocess, verbose=not args.quiet,
-                      y_discrete=args.given_discrete)
+                      y_discrete=True if args.given_discrete else "auto")
         if args.steps is not None:
             params["n_steps"] = args.steps
         res = estimate_entropy(x, y, test_size=args.test_size, random_state=args.seed, **params)

@@ -34,11 +34,12 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .estimator import MMGEstimator, train_test_split_indices
+from .estimator import MMGEstimator, discrete_spec, train_test_split_indices
 from .gap import mc_mean_stderr, mismatch_draws
 from .inference import MODEL_ERROR_REL
 from .types import MIResult, MMGWarning, nats_to
 from .validation import (as_2d_array, check_finite, check_fraction, check_random_state,
+                         label_column, resolve_discrete,
                          check_xy, split_image)
 
 __all__ = ["EntropyEstimator", "estimate_entropy"]
@@ -75,11 +76,11 @@ class EntropyEstimator(MMGEstimator):
                  logsnr_scale: float = 2.0, logsnr_clip: float = 5.0,
                  pilot_fraction: float = 0.3, validation_fraction: float = 0.1,
                  patience: Optional[int] = 4, k_draws: Optional[int] = None,
-                 preprocess: str = "gaussianize", y_discrete: bool = False,
+                 preprocess: str = "gaussianize", y_discrete: Any = "auto",
                  units: str = "nats", device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True, network: str = "auto",
                  gaussian_prior: Optional[bool] = None, n_permutations: int = 0,
-                 z_discrete: bool = False):
+                 z_discrete: Any = "auto", x_discrete: Any = "auto"):
         super().__init__(
             variant=variant, n_steps=n_steps, batch_size=batch_size,
             learning_rate=learning_rate, weight_decay=weight_decay, width=width, depth=depth,
@@ -89,7 +90,7 @@ class EntropyEstimator(MMGEstimator):
             patience=patience, k_draws=k_draws, preprocess=preprocess, y_discrete=y_discrete,
             units=units, device=device, random_state=random_state, verbose=verbose,
             network=network, gaussian_prior=gaussian_prior, n_permutations=n_permutations,
-            z_discrete=z_discrete)
+            z_discrete=z_discrete, x_discrete=x_discrete)
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -112,6 +113,16 @@ class EntropyEstimator(MMGEstimator):
         if z is not None:
             raise ValueError("z: conditioning on a third variable is not supported for entropy; "
                              "pass the condition as y")
+        xf, x_shape = split_image(x, "x")
+        if x_shape is None:
+            self._check_params()
+            xa = check_finite(as_2d_array(xf, "x"), "x")
+            cols = resolve_discrete(self.x_discrete, xa, "x", "x_discrete")
+            if cols:
+                raise ValueError(
+                    f"x_discrete: column(s) {cols} of x are discrete; the differential entropy "
+                    "of a discrete variable is -infinity. If they are rounded measurements of a "
+                    "continuous quantity, pass x_discrete=False")
         self._y_placeholder = y is None
         if y is None:
             xa, _ = split_image(x, "x")
@@ -241,7 +252,8 @@ def estimate_entropy(x: Any, y: Any = None, *, test_size: float = 0.2,
         res = est.estimate(xs[te])
     else:
         ys = np.asarray(y)
-        y_discrete = bool(params.get("y_discrete", False))
+        y_discrete = label_column(discrete_spec(EntropyEstimator, params, "y_discrete"), ys,
+                                  "y", "y_discrete")
         check_xy(xa, ys if y_discrete else split_image(ys, "y")[0], y_discrete=y_discrete)
         est.fit(xs[tr], ys[tr])
         res = est.estimate(xs[te], ys[te])

@@ -4,6 +4,7 @@ MMSE-gap Monte Carlo. sklearn conventions (DESIGN.md §3).
 
 from __future__ import annotations
 
+import inspect
 import logging
 import math
 import os
@@ -24,12 +25,15 @@ from .inference import (FEW_SAMPLES_PER_DIM, calibrated_stderr, label_entropy,
                         permutation_test, reliability_flags, z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
-from .preprocessing import ChannelStandardizer, OneHot, make_scaler
+from .preprocessing import ChannelStandardizer, DiscreteColumns, OneHot, make_scaler
 from .training import DenoisingLoss, EpsDenoiser, GaussianPrior, Trainer, ValidationLoss
 from .types import MIResult, MMGWarning, MMSECurve, PointwiseResult, check_units, nats_to
 from .validation import (as_2d_array, as_labels, check_finite, check_fraction,
                          check_not_constant, check_positive_int, check_random_state,
-                         check_training_params, check_xy, equal_columns, split_image)
+                         check_discrete_spec, check_training_params, check_xy,
+                         equal_columns, label_column,
+                         resolve_discrete, split_image)
+from .validation import _column_names
 
 __all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
 
@@ -108,8 +112,17 @@ class MMGEstimator(ParamsMixin):
         (mean 0, sd 1) or "none". Both maps are monotone per variable, so the MI is unchanged.
         Image-shaped inputs are instead standardised per channel (one mean and sd over all
         pixels), unless "none"; pixels that are constant in every image are allowed.
-    y_discrete : y holds integer class labels (one-hot encoded with the classes seen in fit).
-    z_discrete : the conditioning variable z of ``fit(x, y, z)`` holds integer class labels.
+    x_discrete, y_discrete, z_discrete : which columns of x, y, z are discrete: "auto" (the
+        default: a column is discrete when all its values are integers or booleans and it
+        takes at most 50 distinct values, and at most n/4), True (every column), False (none:
+        all are treated as continuous) or a list of column indices (or names, for a pandas
+        DataFrame). Discrete columns are coded without noise and without merging or splitting
+        classes, so the I-MMSE identity stays exact: in x (the noised variable) each becomes
+        one equally spaced ordinal code, and the log-SNR window is widened upwards until
+        neighbouring codes are resolved; in y and z each becomes one-hot. A y (or z) that is
+        one discrete column is handled as class labels: stratified train/held-out splits,
+        exact conditional permutation tests, and the cap I <= H(labels). When x (or y) is
+        discrete in every column, the estimate is capped at its plug-in entropy.
         With z, the estimate is the conditional MI I(X;Y|Z): the denoiser always sees z (its
         context input) and sees y only sometimes, and the gap is between mmse(logsnr | z)
         and mmse(logsnr | y, z).
@@ -126,11 +139,11 @@ class MMGEstimator(ParamsMixin):
                  logsnr_scale: float = 2.0, logsnr_clip: float = 4.0,
                  pilot_fraction: float = 0.3, validation_fraction: float = 0.1,
                  patience: Optional[int] = 4, k_draws: Optional[int] = None,
-                 preprocess: str = "rank", y_discrete: bool = False, units: str = "nats",
+                 preprocess: str = "rank", y_discrete: Any = "auto", units: str = "nats",
                  device: str = "auto", random_state: Optional[int] = None,
                  verbose: bool = True, network: str = "auto",
                  gaussian_prior: Optional[bool] = None, n_permutations: int = 99,
-                 z_discrete: bool = False):
+                 z_discrete: Any = "auto", x_discrete: Any = "auto"):
         self.variant = variant
         self.n_steps = n_steps
         self.batch_size = batch_size
@@ -158,6 +171,7 @@ class MMGEstimator(ParamsMixin):
         self.gaussian_prior = gaussian_prior
         self.n_permutations = n_permutations
         self.z_discrete = z_discrete
+        self.x_discrete = x_discrete
 
     # ------------------------------------------------------------------ parameter checks
     def _check_params(self) -> None:
@@ -178,6 +192,8 @@ class MMGEstimator(ParamsMixin):
         check_fraction(self.p_uncond, "p_uncond")
         check_fraction(self.pilot_fraction, "pilot_fraction")
         check_units(self.units)
+        for name in ("x_discrete", "y_discrete", "z_discrete"):
+            check_discrete_spec(getattr(self, name), name)
         make_scaler(self.preprocess)
         TruncatedLogistic(self.logsnr_loc, self.logsnr_scale, self.logsnr_clip)
 
@@ -185,34 +201,51 @@ class MMGEstimator(ParamsMixin):
     def _prepare(self, x: Any, y: Any, z: Any = None, *, fitting: bool,
                  min_samples: int) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
         """Checked, preprocessed tensors (x, y, z or None); ``fitting`` fits the maps."""
+        x_names = _column_names(x)
         x, x_shape = split_image(x, "x")
-        y, y_shape = (y, None) if self.y_discrete else split_image(y, "y")
-        xa, ya = check_xy(x, y, y_discrete=self.y_discrete, min_samples=min_samples)
+        if fitting:
+            self.y_labels_ = label_column(self.y_discrete, y, "y", "y_discrete")
+        y_names = None if self.y_labels_ else _column_names(y)
+        y, y_shape = (y, None) if self.y_labels_ else split_image(y, "y")
+        xa, ya = check_xy(x, y, y_discrete=self.y_labels_, min_samples=min_samples)
         if fitting:
             self.x_image_shape_, self.y_image_shape_ = x_shape, y_shape
+            self.dim_x_in_ = int(xa.shape[1])
+            self.x_discrete_ = self._discrete_columns(self.x_discrete, xa, x_shape, "x",
+                                                      "x_discrete", x_names)
+            self.y_discrete_ = [0] if self.y_labels_ else self._discrete_columns(
+                self.y_discrete, ya, y_shape, "y", "y_discrete", y_names)
             if x_shape is None:
                 check_not_constant(xa, "x")
-            if y_shape is None and not self.y_discrete and not self._y_placeholder:
+            if y_shape is None and not self.y_labels_ and not self._y_placeholder:
                 check_not_constant(ya, "y")
-            self.equal_columns_ = [] if self.y_discrete else equal_columns(xa, ya)
-            self.x_scaler_ = self._scaler(x_shape)
+            self.equal_columns_ = [] if self.y_labels_ else equal_columns(xa, ya)
+            self.x_scaler_ = self._scaler(x_shape, self.x_discrete_, "ordinal")
             if self.x_scaler_ is not None:
                 self.x_scaler_.fit(xa, "x")
-            if self.y_discrete:
+            self.label_entropy_ = None
+            if self.y_labels_:
                 self.y_encoder_ = OneHot().fit(ya, "y")
                 self.label_entropy_ = label_entropy(ya)
                 self.y_scaler_ = None
             else:
                 self.y_encoder_ = None
-                self.y_scaler_ = None if self._y_placeholder else self._scaler(y_shape)
+                self.y_scaler_ = None if self._y_placeholder else self._scaler(
+                    y_shape, self.y_discrete_, "onehot")
                 if self.y_scaler_ is not None:
                     self.y_scaler_.fit(ya, "y")
+                if self.y_discrete_ and len(self.y_discrete_) == ya.shape[1]:
+                    self.label_entropy_ = label_entropy(_row_symbols(ya))
+            if self.x_discrete_ and len(self.x_discrete_) == xa.shape[1]:
+                hx = label_entropy(_row_symbols(xa))
+                self.label_entropy_ = hx if self.label_entropy_ is None else min(
+                    hx, self.label_entropy_)
         else:
             for name, got, want in (("x", x_shape, self.x_image_shape_), ("y", y_shape, self.y_image_shape_)):
                 if got is not None and got != want:
                     raise ValueError(f"{name}: expected images of shape {want} as in fit, got {got}")
-            if xa.shape[1] != self.dim_x_:
-                raise ValueError(f"x: expected {self.dim_x_} columns as in fit, got {xa.shape[1]}")
+            if xa.shape[1] != self.dim_x_in_:
+                raise ValueError(f"x: expected {self.dim_x_in_} columns as in fit, got {xa.shape[1]}")
         if self.x_scaler_ is not None:
             xa = self.x_scaler_.transform(xa, "x")
         if self.y_encoder_ is not None:
@@ -228,43 +261,59 @@ class MMGEstimator(ParamsMixin):
                 torch.as_tensor(ya, dtype=torch.float32, device=dev),
                 None if za is None else torch.as_tensor(za, dtype=torch.float32, device=dev))
 
+    @staticmethod
+    def _discrete_columns(spec, arr, image_shape, name, param, names) -> list:
+        """Resolved discrete columns of a variable (none for images)."""
+        if image_shape is not None:
+            if spec is True or (isinstance(spec, (list, tuple)) and spec):
+                raise ValueError(f"{param}: image-shaped {name} cannot have discrete columns")
+            return []
+        return resolve_discrete(spec, arr, name, param, names)
+
     def _prepare_z(self, z: Any, n: int, fitting: bool) -> Optional[np.ndarray]:
         """The conditioning variable z of I(X;Y|Z), checked and preprocessed like y."""
         if fitting:
             self.has_z_ = z is not None
             self.z_scaler_ = self.z_encoder_ = self.z_image_shape_ = None
             self.dim_z_ = self.dim_z_in_ = 0
+            self.z_labels_, self.z_discrete_ = False, []
         elif (z is None) == self.has_z_:
             raise ValueError("z: this estimator was fitted with z (conditional MI); pass z here too"
                              if self.has_z_ else
                              "z: this estimator was fitted without z; refit with z for I(X;Y|Z)")
         if z is None:
             return None
+        if fitting:
+            self.z_labels_ = label_column(self.z_discrete, z, "z", "z_discrete")
         z_shape = None
-        if self.z_discrete:
+        if self.z_labels_:
             za = as_labels(z, "z")
         else:
+            z_names = _column_names(z)
             zf, z_shape = split_image(z, "z")
             za = check_finite(as_2d_array(zf, "z"), "z")
         if za.shape[0] != n:
             raise ValueError(f"x and z: expected the same number of samples (rows), got {n} "
                              f"and {za.shape[0]}")
         if fitting:
-            if self.z_discrete:
+            if self.z_labels_:
                 self.z_encoder_ = OneHot().fit(za, "z")
+                self.z_discrete_ = [0]
             else:
+                self.z_discrete_ = self._discrete_columns(self.z_discrete, za, z_shape, "z",
+                                                          "z_discrete", z_names)
                 if z_shape is None:
                     check_not_constant(za, "z")
                 self.z_image_shape_ = z_shape
-                self.z_scaler_ = self._scaler(z_shape)
+                self.z_scaler_ = self._scaler(z_shape, self.z_discrete_, "onehot")
                 if self.z_scaler_ is not None:
                     self.z_scaler_.fit(za, "z")
-            self.dim_z_in_ = 1 if self.z_discrete else int(za.shape[1])
+            self.dim_z_in_ = 1 if self.z_labels_ else int(za.shape[1])
         else:
             if z_shape is not None and z_shape != self.z_image_shape_:
                 raise ValueError(f"z: expected images of shape {self.z_image_shape_} as in fit, "
                                  f"got {z_shape}")
-            if not self.z_discrete and za.shape[1] != self.dim_z_in_:
+            if not self.z_labels_ and za.shape[1] != self.dim_z_in_:
                 raise ValueError(f"z: expected {self.dim_z_in_} columns as in fit, got {za.shape[1]}")
         if self.z_encoder_ is not None:
             za = self.z_encoder_.transform(za, "z")
@@ -274,9 +323,11 @@ class MMGEstimator(ParamsMixin):
             self.dim_z_ = int(za.shape[1])
         return za
 
-    def _scaler(self, image_shape):
+    def _scaler(self, image_shape, discrete=(), encoding="ordinal"):
         if image_shape is not None and self.preprocess != "none":
             return ChannelStandardizer(image_shape[0])
+        if discrete:
+            return DiscreteColumns(list(discrete), encoding, make_scaler(self.preprocess))
         return make_scaler(self.preprocess)
 
     # True while y is a constant placeholder (a subclass that needs no y, e.g. entropy h(X))
@@ -301,8 +352,15 @@ class MMGEstimator(ParamsMixin):
         return kind
 
     def _base_proposal(self) -> TruncatedLogistic:
-        return TruncatedLogistic(float(self.logsnr_loc), float(self.logsnr_scale),
-                                 float(self.logsnr_clip))
+        """The fixed proposal; with discrete columns in x its window is widened upwards (same
+        lower edge and scale) to the log-SNR where neighbouring ordinal codes are resolved."""
+        loc, scale, clip = float(self.logsnr_loc), float(self.logsnr_scale), float(self.logsnr_clip)
+        need = getattr(self, "logsnr_resolve_", None)
+        high = loc + clip * scale
+        if need is not None and need > high:
+            low = loc - clip * scale
+            loc, clip = (low + need) / 2, (need - low) / (2 * scale)
+        return TruncatedLogistic(loc, scale, clip)
 
     def _build_network(self, seed: int, xt=None, yt=None, ct=None) -> torch.nn.Module:
         with torch.random.fork_rng(devices=[]):
@@ -330,6 +388,8 @@ class MMGEstimator(ParamsMixin):
         self.device_ = resolve_device(self.device)
         seed_init, seed_train, seed_est, seed_val = _seeds(self.random_state, 4)
         xt, yt, ct = self._prepare(x, y, z, fitting=True, min_samples=10)
+        self.logsnr_resolve_ = (self.x_scaler_.resolving_logsnr()
+                                if isinstance(self.x_scaler_, DiscreteColumns) else None)
         cv = None
         self.n_train_ = int(xt.shape[0])
         n_val = int(round(self.validation_fraction * self.n_train_))
@@ -484,14 +544,14 @@ class MMGEstimator(ParamsMixin):
             train_se = math.hypot(train_se_mc, se_mc)
         test = None
         if self.n_permutations > 0:
-            strata = None if ct is None else z_strata(ct.cpu().numpy(),
-                                                      discrete=self.z_discrete)
+            z_all_discrete = self.has_z_ and len(self.z_discrete_) == self.dim_z_in_
+            strata = None if ct is None else z_strata(ct.cpu().numpy(), discrete=z_all_discrete)
             test = permutation_test(self.model_, xt, yt, self.proposal_,
                                     n_permutations=self.n_permutations,
                                     k_draws=max(1, min(8, math.ceil(4000 / n))), generator=gen,
                                     context=ct, strata=strata,
-                                    residualize=ct is not None and not self.y_discrete
-                                    and not self.z_discrete)
+                                    residualize=ct is not None and not self.y_discrete_
+                                    and not z_all_discrete)
         bound = getattr(self, "label_entropy_", None)
         mi_unclipped = mi
         if bound is not None and mi > bound:
@@ -622,6 +682,9 @@ class MMGEstimator(ParamsMixin):
                 "z_image_shape": self.z_image_shape_,
                 "z_scaler": None if self.z_scaler_ is None else self.z_scaler_.to_dict(),
                 "z_encoder": None if self.z_encoder_ is None else self.z_encoder_.to_dict(),
+                "dim_x_in": self.dim_x_in_, "x_discrete": self.x_discrete_,
+                "y_discrete": self.y_discrete_, "z_discrete": self.z_discrete_,
+                "y_labels": self.y_labels_, "z_labels": self.z_labels_,
                 "training": self.training_log_.summary(),
                 "seconds_fit": self.seconds_fit_,
             },
@@ -676,6 +739,20 @@ def train_test_split_indices(n: int, test_size: float, random_state: Any,
     return np.setdiff1d(np.arange(n), test_idx), test_idx
 
 
+def discrete_spec(cls: type, params: dict, name: str) -> Any:
+    """``params[name]`` if given, else the default of ``cls`` (False if it has none)."""
+    if name in params:
+        return params[name]
+    p = inspect.signature(cls.__init__).parameters.get(name)
+    return False if p is None else p.default
+
+
+def _row_symbols(a: np.ndarray) -> np.ndarray:
+    """One integer symbol per distinct row of ``a`` (for the plug-in entropy of a discrete
+    variable with several columns)."""
+    return np.unique(a, axis=0, return_inverse=True)[1].reshape(-1)
+
+
 def _rows(a: Any, idx: np.ndarray, shape) -> np.ndarray:
     """Rows ``idx`` of a validated (flattened) array, back in the caller's image layout."""
     return a[idx] if shape is None else a[idx].reshape(-1, *shape)
@@ -692,27 +769,28 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     t0 = time.perf_counter()
     check_fraction(test_size, "test_size")
     check_random_state(random_state)
-    y_discrete = bool(params.get("y_discrete", False))
+    cls = estimator or MMGEstimator
+    y_labels = label_column(discrete_spec(cls, params, "y_discrete"), y, "y", "y_discrete")
     xf, x_shape = split_image(x, "x")
-    yf, y_shape = (y, None) if y_discrete else split_image(y, "y")
-    xa, ya = check_xy(xf, yf, y_discrete=y_discrete, min_samples=20)
+    yf, y_shape = (y, None) if y_labels else split_image(y, "y")
+    xa, ya = check_xy(xf, yf, y_discrete=y_labels, min_samples=20)
     za = z_labels = None
     if z is not None:
         za = np.asarray(z.detach().cpu().numpy() if hasattr(z, "detach") else z)
         if za.ndim == 0 or za.shape[0] != xa.shape[0]:
             raise ValueError(f"x and z: expected the same number of samples (rows), got "
                              f"{xa.shape[0]} and {za.shape[0] if za.ndim else 'a scalar'}")
-        if params.get("z_discrete"):  # every row checked here: messages name the caller's rows
-            z_labels = as_labels(za, "z")
+        if label_column(discrete_spec(cls, params, "z_discrete"), za, "z", "z_discrete"):
+            z_labels = as_labels(za, "z")  # every row checked here: messages name the caller's rows
         else:
             check_finite(as_2d_array(split_image(za, "z")[0], "z"), "z")
     # stratify on discrete y, else on discrete z, so that every class is in both parts
-    labels = ya if y_discrete else z_labels
+    labels = ya if y_labels else z_labels
     tr, te = train_test_split_indices(xa.shape[0], test_size, random_state, labels=labels)
     # images go back to the caller's layout ((n, H, W) stays 3-D)
     xs = tuple(np.shape(x))[1:] if x_shape is not None else None
     ys = tuple(np.shape(y))[1:] if y_shape is not None else None
-    est = (estimator or MMGEstimator)(random_state=random_state, **params)
+    est = cls(random_state=random_state, **params)
     fit_kw = {} if za is None else {"z": za[tr]}
     est.fit(_rows(xa, tr, xs), _rows(ya, tr, ys), **fit_kw)
     est_kw = {} if za is None else {"z": za[te]}

@@ -109,10 +109,10 @@ def run_entropy_method(name: str, x: Any, *, random_state: Optional[int] = 0,
 
 
 def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
-               y_discrete: bool = False, test_size: float = 0.2, units: str = "nats",
+               y_discrete: Any = None, test_size: float = 0.2, units: str = "nats",
                z: Any = None, **params: Any) -> MIResult:
     """Estimate I(X;Y) (or I(X;Y|Z) with ``z``) with the method ``name``; ``params`` go to
-    its constructor."""
+    its constructor. ``y_discrete`` None leaves the method's default (MMG: "auto")."""
     from .validation import check_random_state
 
     check_method(name)
@@ -125,7 +125,7 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
         cond = sorted(k for k in _baselines() if "cmi" in method_quantities(k))
         raise ValueError(f"z: method {name!r} does not estimate conditional MI; use an MMG method"
                          + (f" or {', '.join(cond)}" if cond else ""))
-    if z is None and params.get("z_discrete"):
+    if z is None and params.get("z_discrete") not in (None, False, "auto"):
         raise ValueError("z_discrete: no z given")
     if name in MMG_METHODS:
         from .estimator import DEFAULT_VARIANT, fit_estimate
@@ -134,9 +134,10 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
         if "variant" in params and params["variant"] != variant:
             raise ValueError(f"variant: method {name!r} fixes variant={variant!r}")
         params.pop("variant", None)
+        if y_discrete is not None:
+            params["y_discrete"] = y_discrete
         _, res, _ = fit_estimate(x, y, test_size=test_size, random_state=random_state,
-                                 y_discrete=y_discrete, variant=variant, units=units, z=z,
-                                 **params)
+                                 variant=variant, units=units, z=z, **params)
         res.diagnostics["method"] = name
         return res
     cls = _baselines()[name]
@@ -150,6 +151,7 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
         else:
             y_shape = None
         flattened = [v for v, sh in (("x", x_shape), ("y", y_shape)) if sh is not None]
+    y_discrete = bool(y_discrete)
     takes_labels = "y_discrete" in cls._param_names()
     if y_discrete and not takes_labels:
         raise ValueError(f"y_discrete: method {name!r} does not take discrete labels; use an MMG "

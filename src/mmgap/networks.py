@@ -237,3 +237,34 @@ def build_network(kind: str, dim_x: int, dim_y: int, *, width: Optional[int] = N
         return ConvUNet(x_shape, y_shape if y_shape is not None else (dim_y,),
                         width=32 if width is None else width, dim_context=dim_context)
     raise ValueError(f"network: expected 'mlp' or 'conv', got {kind!r}")
+
+
+class PairNets(nn.Module):
+    """``n_nets`` independent small MLPs evaluated together by batched matrix products
+    (one ``baddbmm`` per layer), for many tiny denoisers trained side by side (one per pair
+    of variables in :mod:`mmgap.matrix`). SiLU hidden layers; the output layer starts at
+    zero, so every net starts as "no correction".
+
+    forward(h (n_nets, B, dim_in)) -> (n_nets, B)
+    """
+
+    def __init__(self, n_nets: int, dim_in: int, width: int = 32, depth: int = 2):
+        super().__init__()
+        if min(n_nets, dim_in, width, depth) < 1:
+            raise ValueError(f"n_nets, dim_in, width, depth: expected positive integers, got "
+                             f"{n_nets}, {dim_in}, {width}, {depth}")
+        self.n_nets, self.dim_in, self.width, self.depth = int(n_nets), int(dim_in), int(width), int(depth)
+        sizes = [self.dim_in] + [self.width] * self.depth
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            bound = 1.0 / math.sqrt(fan_in)
+            self.weights.append(nn.Parameter(torch.empty(n_nets, fan_in, fan_out).uniform_(-bound, bound)))
+            self.biases.append(nn.Parameter(torch.empty(n_nets, 1, fan_out).uniform_(-bound, bound)))
+        self.out_w = nn.Parameter(torch.zeros(n_nets, self.width, 1))
+        self.out_b = nn.Parameter(torch.zeros(n_nets, 1, 1))
+
+    def forward(self, h: Tensor) -> Tensor:
+        for w, b in zip(self.weights, self.biases):
+            h = nn.functional.silu(torch.baddbmm(b, h, w))
+        return torch.baddbmm(self.out_b, h, self.out_w).squeeze(-1)

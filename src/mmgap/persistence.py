@@ -164,6 +164,15 @@ def _validate(cfg, cls) -> Dict[str, Any]:
     out["z_image_shape"] = _shape(f, "z_image_shape", "fitted")
     for key in ("dim_z", "dim_z_in"):  # absent in saves from before conditional MI
         out[key] = _get(f, key, "fitted", int, optional=True, nonneg=True) or 0
+    # absent in saves from before discrete columns: nothing was discrete but labels
+    out["dim_x_in"] = _get(f, "dim_x_in", "fitted", int, optional=True, positive=True) or out["dim_x"]
+    for key in ("x_discrete", "y_discrete", "z_discrete"):
+        cols = _get(f, key, "fitted", list, optional=True) or []
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cols):
+            raise _Invalid(f"fitted.{key}: expected a list of column indices")
+        out[key] = cols
+    for key in ("y_labels", "z_labels"):
+        out[key] = _get(f, key, "fitted", (bool,), optional=True)
     out["adaptation"] = _get(f, "adaptation", "fitted", dict, optional=True)
     out["auto"] = _get(f, "auto", "fitted", dict, optional=True)
     out["variant"] = _get(f, "variant", "fitted", str, optional=True)
@@ -244,6 +253,14 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
     est.x_image_shape_, est.y_image_shape_ = v["x_image_shape"], v["y_image_shape"]
     est.dim_z_, est.dim_z_in_, est.has_z_ = v["dim_z"], v["dim_z_in"], v["dim_z"] > 0
     est.z_scaler_, est.z_encoder_, est.z_image_shape_ = v["z_scaler"], v["z_encoder"], v["z_image_shape"]
+    est.dim_x_in_ = v["dim_x_in"]
+    est.x_discrete_, est.y_discrete_, est.z_discrete_ = v["x_discrete"], v["y_discrete"], v["z_discrete"]
+    est.y_labels_ = est.y_encoder_ is not None if v["y_labels"] is None else v["y_labels"]
+    est.z_labels_ = est.z_encoder_ is not None if v["z_labels"] is None else v["z_labels"]
+    if est.y_labels_:
+        est.y_discrete_ = [0]
+    if est.z_labels_:
+        est.z_discrete_ = [0]
     try:
         state = torch.load(w_file, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for a bad file

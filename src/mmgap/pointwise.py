@@ -13,9 +13,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .estimator import MMGEstimator
+from .estimator import MMGEstimator, discrete_spec
 from .types import PointwiseResult
-from .validation import (as_2d_array, as_labels, check_finite, check_positive_int,
+from .validation import (as_2d_array, as_labels, check_finite, check_positive_int, label_column,
                          check_random_state, check_xy, split_image)
 
 __all__ = ["pointwise_mi", "fold_indices"]
@@ -68,7 +68,8 @@ def pointwise_mi(x: Any, y: Any, z: Any = None, *, n_folds: int = 2, k_draws: in
     check_random_state(random_state)
     xa, ya = np.asarray(x), np.asarray(y)
     za = None if z is None else np.asarray(z)
-    y_discrete = bool(params.get("y_discrete", False))
+    y_discrete = label_column(discrete_spec(MMGEstimator, params, "y_discrete"), ya, "y",
+                              "y_discrete")
     # check every row first, so that messages name the caller's row numbers
     n = check_xy(split_image(xa, "x")[0], ya if y_discrete else split_image(ya, "y")[0],
                  y_discrete=y_discrete)[0].shape[0]
@@ -76,7 +77,7 @@ def pointwise_mi(x: Any, y: Any, z: Any = None, *, n_folds: int = 2, k_draws: in
         if za.ndim == 0 or za.shape[0] != n:
             raise ValueError(f"x and z: expected the same number of samples (rows), got "
                              f"{n} and {za.shape[0] if za.ndim else 'a scalar'}")
-        if params.get("z_discrete"):
+        if label_column(discrete_spec(MMGEstimator, params, "z_discrete"), za, "z", "z_discrete"):
             as_labels(za, "z")
         else:
             check_finite(as_2d_array(split_image(za, "z")[0], "z"), "z")

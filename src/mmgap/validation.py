@@ -257,3 +257,111 @@ def split_image(a: Any, name: str) -> Tuple[Any, Optional[Tuple[int, int, int]]]
         raise ValueError(f"{name}: expected images of shape (n, H, W) or (n, C, H, W), got {arr.shape}")
     shape = tuple(int(v) for v in arr.shape[1:])
     return arr.reshape(arr.shape[0], -1).astype(np.float64), shape
+
+
+#: "auto" calls a column discrete when all its values are integers (or booleans) and it takes
+#: at most this many distinct values (and at most a quarter of the number of rows)
+AUTO_MAX_CLASSES = 50
+
+
+def check_discrete_spec(spec: Any, name: str) -> None:
+    """``spec`` of ``x_discrete`` / ``y_discrete`` / ``z_discrete``: True, False, "auto" or a
+    list of column indices or names; ValueError naming ``name`` otherwise."""
+    if isinstance(spec, (bool, np.bool_)) or spec is None:
+        return
+    if isinstance(spec, str):
+        if spec != "auto":
+            raise ValueError(f"{name}: expected True, False, 'auto' or a list of columns, "
+                             f"got {spec!r}")
+        return
+    if isinstance(spec, (list, tuple, np.ndarray)):
+        for c in spec:
+            if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer, str)):
+                raise ValueError(f"{name}: columns must be integer indices or names, got {c!r}")
+        if len(set(spec)) != len(spec):
+            raise ValueError(f"{name}: a column is listed twice in {list(spec)}")
+        return
+    raise ValueError(f"{name}: expected True, False, 'auto' or a list of columns, got {spec!r}")
+
+
+def integer_valued(col: np.ndarray) -> bool:
+    """True when every value of ``col`` (finite floats) is a whole number."""
+    return bool(np.all(col == np.round(col)))
+
+
+def resolve_discrete(spec: Any, arr: np.ndarray, name: str, param: str,
+                     names: Optional[list] = None) -> list:
+    """The discrete columns of ``arr`` (n, d) according to ``spec`` (see
+    :func:`check_discrete_spec`), as sorted indices.
+
+    ``"auto"``: the columns whose values are all integers and that take at most
+    :data:`AUTO_MAX_CLASSES` distinct values (and at most n/4 of them). True: every column
+    (each must hold integers). A list: those columns (indices, or names when ``names`` gives
+    the column names), each of which must hold integers. Raises ValueError naming ``param``.
+    """
+    check_discrete_spec(spec, param)
+    d = arr.shape[1]
+    if spec is None or spec is False or (isinstance(spec, (bool, np.bool_)) and not spec):
+        return []
+    if isinstance(spec, str):  # "auto"
+        limit = min(AUTO_MAX_CLASSES, max(2, arr.shape[0] // 4))
+        out = []
+        for j in range(d):
+            col = arr[:, j]
+            if integer_valued(col) and 2 <= np.unique(col).size <= limit:
+                out.append(j)
+        return out
+    if isinstance(spec, (bool, np.bool_)):
+        cols = list(range(d))
+    else:
+        cols = []
+        for c in spec:
+            if isinstance(c, str):
+                if names is None or c not in names:
+                    known = f"; columns are {names[:20]}" if names else " (the data has no column names)"
+                    raise ValueError(f"{param}: no column named {c!r} in {name}{known}")
+                cols.append(names.index(c))
+            else:
+                j = int(c) + (d if int(c) < 0 else 0)
+                if not 0 <= j < d:
+                    raise ValueError(f"{param}: column {int(c)} is out of range for {name} "
+                                     f"with {d} columns")
+                cols.append(j)
+        if len(set(cols)) != len(cols):
+            raise ValueError(f"{param}: a column is listed twice in {list(spec)}")
+    for j in cols:
+        col = arr[:, j]
+        if not integer_valued(col):
+            row = int(np.flatnonzero(col != np.round(col))[0])
+            label = names[j] if names else j
+            raise ValueError(f"{param}: column {label!r} of {name} is declared discrete but holds "
+                             f"{col[row]!r} at row {row}; discrete columns must hold integers")
+        if np.unique(col).size < 2:
+            raise ValueError(f"{name}: discrete column {j} takes a single value; drop it")
+    return sorted(cols)
+
+
+def label_column(spec: Any, y: Any, name: str, param: str) -> bool:
+    """True when ``y`` is one column of class labels under ``spec`` (True, "auto" with an
+    integer column of few values, or a list naming its only column): then it is handled as
+    labels (one-hot, stratified splits, the bound I <= H(labels))."""
+    check_discrete_spec(spec, param)
+    if spec is None or spec is False or isinstance(spec, (bool, np.bool_)) and not spec:
+        return False
+    raw = y.detach().cpu().numpy() if hasattr(y, "detach") and hasattr(y, "cpu") else y
+    if hasattr(raw, "to_numpy"):
+        raw = raw.to_numpy()
+    shape = np.shape(raw)
+    if len(shape) not in (1, 2) or (len(shape) == 2 and shape[1] != 1):
+        return False
+    if isinstance(spec, (bool, np.bool_)):
+        return True
+    if isinstance(spec, (list, tuple, np.ndarray)):
+        return len(spec) == 1
+    try:
+        arr = np.asarray(raw, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        return False
+    if arr.size == 0 or not np.all(np.isfinite(arr)):
+        return False
+    return bool(resolve_discrete("auto", arr[:, None], name, param))

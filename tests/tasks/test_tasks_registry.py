@@ -102,11 +102,11 @@ def test_extra_suite_has_discrete_and_independent_tasks():
 
 
 def test_all_is_the_union_without_duplicates():
-    union = [i for s in ("bmi40", "high-mi", "extra", "cmi", "entropy") for i in list_task_ids(s)]
+    union = [i for s in ("bmi40", "high-mi", "extra", "cmi", "entropy", "mixed") for i in list_task_ids(s)]
     assert list_task_ids("all") == union
     assert list_task_ids(None) == union
     assert len(set(union)) == len(union)
-    assert SUITES == ("bmi40", "high-mi", "extra", "cmi", "entropy", "all")
+    assert SUITES == ("bmi40", "high-mi", "extra", "cmi", "entropy", "mixed", "all")
 
 
 def test_unknown_id_raises_with_suggestion():

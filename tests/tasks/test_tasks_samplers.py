@@ -73,9 +73,12 @@ def test_every_task_is_reproducible_by_seed_with_right_shapes():
         assert len(arrays) == len(specs), task.id
         for name, a, a2 in zip(specs, arrays, again):
             dim = getattr(task, f"dim_{name}")
-            if getattr(task, f"{name}_discrete", False):
+            flag = getattr(task, f"{name}_discrete", False)
+            if task.is_label(name):
                 assert a.dtype == np.int64 and a.shape == (64,), task.id
-            else:
+            elif flag is True:  # every column discrete
+                assert a.dtype == np.int64 and a.shape == (64, dim), task.id
+            else:  # continuous, or a tuple of integer-valued columns
                 assert a.dtype == np.float64 and a.shape == (64, dim), task.id
             assert np.array_equal(a, a2), task.id
             assert np.all(np.isfinite(a)), task.id

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from .discrete import (MillerMadowMI, PluginMI, estimate_miller_madow, estimate_plugin,
+                       miller_madow_mi, plugin_mi)
 from .gaussian import (GaussianMI, canonical_correlations, estimate_gaussian, gaussian_mi,
                        gaussian_mi_from_cov)
 from .kl_entropy import KLEntropyEstimator, estimate_kl_entropy, kl_entropy
 from .ksg import KSGEstimator, estimate_ksg, ksg_mi
 from .ksg_cmi import KSGCMIEstimator, estimate_ksg_cmi, ksg_cmi
 from .minde import MINDEEstimator
+from .mixed_ksg import MixedKSGEstimator, estimate_mixed_ksg, mixed_ksg_mi
 from .variational import (DVEstimator, InfoNCEEstimator, MINEEstimator, NWJEstimator,
                           VariationalEstimator)
 
@@ -31,17 +34,26 @@ __all__ = [
     "KSGEstimator",
     "KSGCMIEstimator",
     "KLEntropyEstimator",
+    "MillerMadowMI",
+    "MixedKSGEstimator",
+    "PluginMI",
     "canonical_correlations",
     "estimate_gaussian",
     "estimate_ksg",
     "estimate_ksg_cmi",
     "estimate_kl_entropy",
+    "estimate_miller_madow",
+    "estimate_mixed_ksg",
+    "estimate_plugin",
     "gaussian_mi",
     "gaussian_mi_from_cov",
     "get_baseline",
     "ksg_mi",
     "ksg_cmi",
     "kl_entropy",
+    "miller_madow_mi",
+    "mixed_ksg_mi",
+    "plugin_mi",
     "register_baseline",
 ]
 
@@ -55,6 +67,9 @@ BASELINES: Dict[str, type] = {
     MINDEEstimator.name: MINDEEstimator,
     KSGCMIEstimator.name: KSGCMIEstimator,  # conditional MI only (quantities = ("cmi",))
     KLEntropyEstimator.name: KLEntropyEstimator,  # entropy only (quantities = ("entropy",))
+    PluginMI.name: PluginMI,  # discrete x and y only (integer columns)
+    MillerMadowMI.name: MillerMadowMI,  # discrete x and y only (integer columns)
+    MixedKSGEstimator.name: MixedKSGEstimator,  # discrete, continuous or mixed columns
 }
 
 

@@ -66,16 +66,24 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
         sample = task.sample(spec.n_samples, seed=spec.seed)
         if spec.method in MMG_METHODS or method_trains(spec.method):
             params.setdefault("verbose", False)
+        # the task declares which columns are discrete; MMG methods are told exactly that
+        # (a tuple lists columns), the baselines only whether y (z) is one column of labels
+        kinds = {k: getattr(task, k, False) for k in ("x_discrete", "y_discrete", "z_discrete")}
+        if spec.method in MMG_METHODS:
+            disc = {k: list(v) if isinstance(v, tuple) else bool(v) for k, v in kinds.items()}
+        else:
+            disc = {"y_discrete": kinds["y_discrete"] is True}
         if quantity == "entropy":
             res = run_entropy_method(spec.method, sample[0], random_state=spec.seed, **params)
         elif quantity == "cmi":
             x, y, z = sample
-            res = run_method(spec.method, x, y, z=z, z_discrete=task.z_discrete,
-                             random_state=spec.seed, y_discrete=task.y_discrete, **params)
+            if spec.method not in MMG_METHODS:
+                disc["z_discrete"] = kinds["z_discrete"] is True
+            res = run_method(spec.method, x, y, z=z, random_state=spec.seed, **disc, **params)
         else:
             x, y = sample
-            res = run_method(spec.method, x, y, random_state=spec.seed,
-                             y_discrete=task.y_discrete, **params)
+            disc.pop("z_discrete", None)
+            res = run_method(spec.method, x, y, random_state=spec.seed, **disc, **params)
         d = res.diagnostics
         rec.update(estimate=res.mi, stderr=res.stderr, success=True,
                    n_train=res.n_train, n_test=res.n_test)

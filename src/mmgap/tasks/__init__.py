@@ -73,6 +73,15 @@ Transforms, Task -> Task, id ``"{name}-" + base.id`` (:mod:`mmgap.tasks.transfor
     task, z), ``swissroll_x``, the generic ``transform_task``, and
     ``transform_variables(task, name, variables)`` for a chosen subset of x, y, z
     (``half_cube_z-cmi-collider-1-0.5``).
+MI matrices and feature rankings (:mod:`mmgap.tasks.matrix`, issue 14), exact pairwise MI:
+    ``MatrixTask``, ``gaussian_graphical_table(n_vars, n_discrete, transforms, density,
+    n_components, seed)``                              ``ggm-table-20-3-0.05-1-0``
+        (``sample(n, seed)`` -> (n, p) table, ``truth`` (p, p) with a NaN diagonal)
+    ``FeatureTargetTask``, ``feature_target_task(n_features, n_informative, n_redundant,
+    r_squared, n_classes, transforms, seed)``          ``feature-target-20-5-5-0.9-0``
+        (``sample(n, seed)`` -> (x, y), ``truth[j]`` = I(X_j; y))
+    ``latent_gaussian_mi``, ``bivariate_normal_cell_probabilities``: MI of monotone maps or
+    threshold levels of a bivariate normal.
 True values (:mod:`mmgap.tasks.truth`):
     ``gaussian_mi``, ``student_t_mi``, ``student_t_mi_correction``, ``additive_uniform_mi``,
     ``gaussian_pointwise_mi``, ``gaussian_cmi``, ``student_t_cmi``, ``gaussian_entropy``,
@@ -109,6 +118,14 @@ from mmgap.tasks.families import (
     multinormal_dense,
     multinormal_sparse,
     student_identity,
+)
+from mmgap.tasks.matrix import (
+    FeatureTargetTask,
+    MatrixTask,
+    bivariate_normal_cell_probabilities,
+    feature_target_task,
+    gaussian_graphical_table,
+    latent_gaussian_mi,
 )
 from mmgap.tasks.registry import (
     HIGH_MI_DIMS,
@@ -179,6 +196,12 @@ __all__ = [
     "entropy_uniform",
     "entropy_student",
     "transform_entropy_task",
+    "MatrixTask",
+    "FeatureTargetTask",
+    "gaussian_graphical_table",
+    "feature_target_task",
+    "latent_gaussian_mi",
+    "bivariate_normal_cell_probabilities",
     "gaussian_mi",
     "student_t_mi",
     "student_t_mi_correction",

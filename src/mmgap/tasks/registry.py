@@ -17,8 +17,17 @@ Suites:
                   returns (x,), truth h(X)): Gaussian, uniform box, Student-t and
                   half-cube / exp / normal-CDF maps of Gaussians, dims 1 to 50
                   (21 tasks; :mod:`mmgap.tasks.entropy`).
-    ``"all"``     all of the above. MI tasks first, in the order above; code that only
-                  handles (x, y) should filter on ``task.quantity == "mi"``.
+    ``"mixed"``   discrete and mixed MI tasks (``x_discrete`` / ``y_discrete`` set, or
+                  columns with atoms): discrete channels, parity and sums of discrete
+                  columns, class x uniform / Gaussian (and Gaussian x class label), the
+                  zero-inflated Poisson and Gaussian/binary mixture of Gao et al. (2017),
+                  zero-inflated and censored Gaussians, x with discrete and continuous
+                  columns (25 tasks; :mod:`mmgap.tasks.mixed`).
+    ``"all"``     all of the above, in the order of :data:`SUITES` (so the MI tasks of
+                  ``"mixed"`` come after the CMI and entropy tasks); code that only
+                  handles (x, y) should filter on ``task.quantity == "mi"``, and code that
+                  only handles continuous data on ``task.x_discrete`` and
+                  ``task.y_discrete``.
 
 Tasks are built on request (cheap; the Monte Carlo truths of the discrete-label tasks are
 computed once per process and cached).
@@ -33,6 +42,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from mmgap.tasks import conditional as cond
 from mmgap.tasks import entropy as ent
 from mmgap.tasks import families as fam
+from mmgap.tasks import mixed as mix
 from mmgap.tasks import transforms as tr
 from mmgap.tasks.task import Task
 
@@ -175,6 +185,39 @@ def _entropy_factories() -> Dict[str, Factory]:
     )
 
 
+def _mixed_factories() -> Dict[str, Factory]:
+    return _by_id(
+        [
+            # discrete x, discrete y
+            _p(mix.discrete_symmetric, 2, 0.1),
+            _p(mix.discrete_symmetric, 10, 0.3),
+            _p(mix.discrete_thinning, 20, 0.5, 0.7),
+            _p(mix.discrete_parity, 3, 0.1),
+            _p(mix.discrete_sum, 4, 3, 3),
+            # discrete x, continuous y (and a continuous x with a label y)
+            *[_p(mix.class_uniform, m) for m in (2, 5, 10, 50)],
+            _p(mix.class_gaussian, 2, 1, 2.0, 1.0),
+            _p(mix.class_gaussian, 5, 3, 2.0, 0.6),
+            _p(mix.class_gaussian, 10, 5, 1.5, 1.0),
+            _p(mix.gaussian_class, 3, 4, 2.0, 1.0),
+            _p(mix.gaussian_class, 1, 20, 1.0, 0.9),
+            # zero-inflated, censored, point masses plus densities
+            _p(mix.zero_inflated_poisson, 0.15),
+            _p(mix.gauss_bsc_mixture, 1, 0.9, 0.9, 0.5),
+            _p(mix.gauss_bsc_mixture, 3, 0.9, 0.9, 0.5),
+            _p(mix.dropout_gaussian, 1, 0.5, 0.5),
+            _p(mix.dropout_gaussian, 5, 0.7, 1.0),
+            _p(mix.censored_gaussian, 1, 0.0, 0.5),
+            _p(mix.censored_gaussian, 3, 0.5, 1.0),
+            # x with discrete and continuous columns
+            _p(mix.mixed_blocks, 1, 1, 4, 0.8),
+            _p(mix.mixed_blocks, 2, 3, 5, 0.75),
+            _p(mix.mixed_sign, 1, 0.5),
+            _p(mix.mixed_sign, 3, 1.0),
+        ]
+    )
+
+
 def _task_id_of(factory: Factory) -> str:
     """The id a factory produces. Builds the task, except for discrete-label tasks whose
     id is known without the Monte Carlo truth."""
@@ -201,6 +244,7 @@ def _suites() -> Dict[str, Tuple[Tuple[str, Factory], ...]]:
         "extra": _extra_factories(),
         "cmi": _cmi_factories(),
         "entropy": _entropy_factories(),
+        "mixed": _mixed_factories(),
     }
     everything: Dict[str, Factory] = {}
     for members in suites.values():
@@ -212,7 +256,7 @@ def _suites() -> Dict[str, Tuple[Tuple[str, Factory], ...]]:
     return {name: tuple(members.items()) for name, members in suites.items()}
 
 
-SUITES: Tuple[str, ...] = ("bmi40", "high-mi", "extra", "cmi", "entropy", "all")
+SUITES: Tuple[str, ...] = ("bmi40", "high-mi", "extra", "cmi", "entropy", "mixed", "all")
 
 
 def _suite(suite: Optional[str]) -> Tuple[Tuple[str, Factory], ...]:
