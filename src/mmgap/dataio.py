@@ -85,7 +85,10 @@ def _select(header: Sequence[str], cols: Optional[Sequence[str]], path: Path) ->
     return out
 
 
-def _csv_array(path: Path, cols: Optional[Sequence[str]]) -> np.ndarray:
+def _csv_array(path: Path, cols: Optional[Sequence[str]], text: Optional[List[int]] = None) -> np.ndarray:
+    """The selected columns as floats. With ``text`` (a list to fill), a column holding any
+    non-numeric cell is read as categories instead: its distinct strings, sorted, become the
+    codes 0, 1, ..., and its position is appended to ``text``."""
     header, body, has_header = _read_csv(path)
     idx = _select(header, cols, path)
     if not body:
@@ -105,9 +108,21 @@ def _csv_array(path: Path, cols: Optional[Sequence[str]]) -> np.ndarray:
             try:
                 out[r, j] = float(cell)
             except ValueError:
-                raise DataError(
-                    f"{path}: column {header[c]!r} is not numeric (line {r + first_line}: {cell!r})"
-                ) from None
+                if text is None:
+                    raise DataError(
+                        f"{path}: column {header[c]!r} is not numeric (line {r + first_line}: "
+                        f"{cell!r})") from None
+                if j not in text:
+                    text.append(j)
+    for j in text or []:
+        cells = [row[idx[j]].strip() for row in body]
+        if "" in cells:
+            line = cells.index("") + first_line
+            raise DataError(f"{path}: text column {header[idx[j]]!r} has an empty cell (line "
+                            f"{line}); fill or drop missing values first")
+        levels = sorted(set(cells))
+        code = {v: i for i, v in enumerate(levels)}
+        out[:, j] = [code[v] for v in cells]
     return out
 
 
@@ -177,6 +192,39 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
             except (OSError, EOFError, zipfile.BadZipFile) as err:
                 raise DataError(f"{p}: array {k!r} cannot be read ({err})") from None
     return np.asarray(obj)
+
+
+def load_table(path: str, *, columns: Optional[Sequence[str]] = None,
+               key: Optional[str] = None,
+               text: Optional[List[int]] = None) -> Tuple[np.ndarray, List[str]]:
+    """A 2-D table and its column names: a .csv/.parquet (its header, or 0, 1, ... without
+    one; ``columns`` selects) or a 2-D .npy/.npz array (names x0, x1, ...). With ``text``
+    (a list to fill), CSV text columns become category codes (see ``_csv_array``) and their
+    positions are appended to it."""
+    p = Path(path)
+    _check_file(p)
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        header = _read_csv(p)[0]
+        arr = _csv_array(p, columns, text)
+        return arr, [header[i] for i in _select(header, columns, p)]
+    if suffix == ".parquet":
+        try:
+            import pyarrow.parquet as pq
+
+            header = list(pq.read_schema(p).names)
+        except Exception:
+            header = None  # load_array reports why
+    else:
+        header = None
+    arr = load_array(path, key=key, columns=columns, name="data")
+    if arr.ndim != 2:
+        raise DataError(f"{p}: expected a 2-D table (rows x columns), got shape {arr.shape}")
+    if header is None:
+        names = [f"x{j}" for j in range(arr.shape[1])]
+    else:
+        names = [header[i] for i in _select(header, columns, p)]
+    return arr, names
 
 
 def _numpy_reason(err: ValueError) -> str:

@@ -81,3 +81,25 @@ def plot_pointwise(result, path: Optional[str] = None, *, ax=None, title: Option
     if path is not None:
         fig.savefig(path)
     return fig
+
+
+def plot_mi_matrix(result, path: Optional[str] = None, *, ax=None, title: Optional[str] = None):
+    """Heat map of a pairwise MI matrix (a :class:`mmgap.matrix.MIMatrix`), the diagonal
+    left blank (entropy or infinite). Saves a PNG when ``path`` is given. Returns the
+    Figure."""
+    fig, ax = _figure(ax)
+    m = np.array(result.mi, dtype=float)
+    np.fill_diagonal(m, np.nan)
+    p = m.shape[0]
+    im = ax.imshow(m, cmap="viridis", vmin=0.0, interpolation="nearest")
+    fig.colorbar(im, ax=ax, label=f"I(X_i; X_j) ({result.units})")
+    ticks = np.arange(p)
+    labels = [str(n) for n in result.names]
+    if p <= 40:
+        ax.set_xticks(ticks, labels, rotation=90, fontsize=7)
+        ax.set_yticks(ticks, labels, fontsize=7)
+    ax.set_title(title or f"pairwise MI of {p} variables")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path)
+    return fig
