@@ -212,7 +212,7 @@ CASES = [
      _cli(lambda t: ["estimate", _npz(t, x=np.arange(100.0), y=np.r_[np.zeros(99), 1.5]), "--y-discrete"])),
     ("labels-one-class", "--y-discrete with a single class", 2, "single value",
      _cli(lambda t: ["estimate", _npz(t, x=np.arange(100.0), y=np.zeros(100, int)), "--y-discrete", *OK])),
-    ("labels-rare-class", "--y-discrete with a class seen once", 2, "single sample",
+    ("labels-rare-class", "--y-discrete with a class seen once (kept for training)", 0, "nats",
      _cli(lambda t: ["estimate", _npz(t, x=np.arange(100.0), y=np.r_[np.zeros(99, int), [3]]),
                      "--y-discrete", *OK])),
     ("labels-huge-ints", "labels 2**60 and 2**60+1 (distinct in int64, equal in float64)", 0,

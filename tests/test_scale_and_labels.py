@@ -64,12 +64,16 @@ def test_integer_labels_stay_exact():
     assert list(as_labels([1.0, 2.0], "y")) == [1, 2]
 
 
-def test_rare_class_refused_up_front_and_split_stratified():
+def test_rare_class_goes_to_training_and_split_stratified():
     rng = np.random.default_rng(1)
     lab = np.r_[np.zeros(300, int), np.ones(99, int), [5]]
-    with pytest.raises(ValueError, match="class 5 has a single sample"):
-        mmgap.estimate_mi(rng.normal(size=(400, 2)), lab, y_discrete=True, n_steps=5, verbose=False)
     from mmgap.estimator import train_test_split_indices
+
+    tr, te = train_test_split_indices(400, 0.2, 0, labels=lab)
+    assert 399 in tr and 5 not in set(lab[te])  # seen once: training only, never unseen
+    res = mmgap.estimate_mi(rng.normal(size=(400, 2)), lab, y_discrete=True, n_steps=5,
+                            verbose=False, n_permutations=0)
+    assert np.isfinite(res.mi)
 
     lab = np.r_[np.zeros(300, int), np.ones(98, int), [5, 5]]
     tr, te = train_test_split_indices(400, 0.2, 0, labels=lab)

@@ -92,6 +92,8 @@ class EntropyEstimator(MMGEstimator):
             network=network, gaussian_prior=gaussian_prior, n_permutations=n_permutations,
             z_discrete=z_discrete, x_discrete=x_discrete)
 
+    _can_swap = False  # h(X|Y) is not symmetric in X and Y
+
     def _check_params(self) -> None:
         super()._check_params()
         if self.variant not in _FORMS:

@@ -51,13 +51,17 @@ from .validation import (_column_names, as_2d_array, check_finite, check_fractio
                          check_positive_int, check_random_state, resolve_discrete)
 
 __all__ = ["MIMatrix", "mi_matrix", "mutual_info_regression", "mutual_info_classif",
-           "PairDenoisers"]
+           "PairDenoisers", "default_steps"]
 
 logger = logging.getLogger(__name__)
 
 
-#: training steps of the pair denoisers (every net sees every row of each batch)
-DEFAULT_MATRIX_STEPS = 2000
+def default_steps(n_nets: int) -> int:
+    """Training steps of the pair denoisers: a budget of 800,000 net-steps (every net sees
+    every row of each batch), at least 2,000 and at most 20,000 steps. A 20-column matrix
+    (400 nets) gets 2,000; one target against 20 features (21 nets) 20,000 (chosen on the
+    development table, seed 0, and on a 4-feature sign test; see docs/benchmarks/matrix.md)."""
+    return int(min(20_000, max(2_000, 800_000 // max(int(n_nets), 1))))
 #: share of the training rows held back to pick the checkpoint (early stopping)
 VALIDATION_FRACTION = 0.1
 
@@ -298,7 +302,7 @@ def _fit_and_estimate(arr: np.ndarray, disc_cols: List[int], targets: List[int],
     u_te = (u_te - u_tr.mean(0)) / u_tr.std(0)
     corr = np.clip(np.corrcoef(u_std, rowvar=False), -0.999, 0.999)
     rho = corr[np.asarray(targets)[:, None], allowed]
-    steps = n_steps if n_steps is not None else DEFAULT_MATRIX_STEPS
+    steps = n_steps if n_steps is not None else default_steps(len(targets) * (1 + allowed.shape[1]))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seeds[0] % (2**31))
         model = PairDenoisers(targets, allowed, rho, width=width, depth=depth).to(dev)
@@ -363,8 +367,9 @@ def mi_matrix(data: Any, *, discrete: Any = "auto", n_steps: Optional[int] = Non
 
     discrete : which columns are discrete: "auto" (integer columns with at most 50 distinct
         values), True, False, a list of indices or names, or a boolean mask.
-    n_steps : training steps (default :data:`DEFAULT_MATRIX_STEPS`); every pair net sees
-        every row of each batch. batch_size, width, depth, learning_rate : of the pair nets
+    n_steps : training steps (default :func:`default_steps`: 2,000 for 20 columns); every
+        pair net sees every row of each batch; training stops early when the loss on
+        held-back rows stops improving. batch_size, width, depth, learning_rate : of the pair nets
         and their training.
     test_size : share of rows held out for the estimates. k_draws : noise draws per held-out
         row and pair.

@@ -26,7 +26,7 @@ from .base import resolve_device
 from .logsnr import proposal_from_dict
 from .networks import build_network
 from .preprocessing import OneHot, scaler_from_dict
-from .training import EpsDenoiser, GaussianPrior, TrainingLog
+from .training import DiscretePrior, EpsDenoiser, GaussianPrior, TrainingLog
 
 __all__ = ["save_estimator", "load_estimator", "CONFIG_FILE", "WEIGHTS_FILE"]
 
@@ -171,7 +171,7 @@ def _validate(cfg, cls) -> Dict[str, Any]:
         if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cols):
             raise _Invalid(f"fitted.{key}: expected a list of column indices")
         out[key] = cols
-    for key in ("y_labels", "z_labels"):
+    for key in ("y_labels", "z_labels", "swapped"):
         out[key] = _get(f, key, "fitted", (bool,), optional=True)
     out["adaptation"] = _get(f, "adaptation", "fitted", dict, optional=True)
     out["auto"] = _get(f, "auto", "fitted", dict, optional=True)
@@ -254,6 +254,7 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
     est.dim_z_, est.dim_z_in_, est.has_z_ = v["dim_z"], v["dim_z_in"], v["dim_z"] > 0
     est.z_scaler_, est.z_encoder_, est.z_image_shape_ = v["z_scaler"], v["z_encoder"], v["z_image_shape"]
     est.dim_x_in_ = v["dim_x_in"]
+    est.swapped_ = bool(v["swapped"])
     est.x_discrete_, est.y_discrete_, est.z_discrete_ = v["x_discrete"], v["y_discrete"], v["z_discrete"]
     est.y_labels_ = est.y_encoder_ is not None if v["y_labels"] is None else v["y_labels"]
     est.z_labels_ = est.z_encoder_ is not None if v["z_labels"] is None else v["z_labels"]
@@ -272,6 +273,9 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
                             depth=v["depth"], x_shape=est.x_image_shape_, y_shape=est.y_image_shape_,
                             dim_context=est.dim_z_)
         prior = GaussianPrior(est.dim_x_, est.dim_y_, est.dim_z_) if "prior.b" in state else None
+        if "prior.atoms" in state:
+            prior = DiscretePrior(state["prior.atoms"].shape[0], est.dim_x_,
+                                  state["prior.y_keys"].shape[0], est.dim_y_)
         model = EpsDenoiser(net, prior)
         model.load_state_dict(state)
     except (RuntimeError, ValueError, TypeError) as err:

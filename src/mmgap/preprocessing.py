@@ -400,7 +400,9 @@ class DiscreteColumns:
             self.code_mean.append(float(idx.mean()))
             self.code_std.append(float(idx.std()))
         rest = self._continuous_columns()
-        if self.continuous is not None and rest:
+        if not rest:
+            self.continuous = None  # nothing to map (and an unfitted map would not save)
+        if self.continuous is not None:
             self.continuous.fit(a[:, rest], name)
         return self
 

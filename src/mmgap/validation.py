@@ -335,7 +335,7 @@ def resolve_discrete(spec: Any, arr: np.ndarray, name: str, param: str,
             row = int(np.flatnonzero(col != np.round(col))[0])
             label = names[j] if names else j
             raise ValueError(f"{param}: column {label!r} of {name} is declared discrete but holds "
-                             f"{col[row]!r} at row {row}; discrete columns must hold integers")
+                             f"{float(col[row])!r} at row {row}; discrete columns must hold integers")
         if np.unique(col).size < 2:
             raise ValueError(f"{name}: discrete column {j} takes a single value; drop it")
     return sorted(cols)
