@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--rel-tol", type=float, default=0.1, help="... or <= this fraction of the truth")
 
     tasks = sub.add_parser("tasks", formatter_class=_Formatter, help="list ground-truth tasks")
-    tasks.add_argument("--suite", default="all", help="bmi40, high-mi, extra, cmi, entropy or all")
+    tasks.add_argument("--suite", default="all", help="bmi40, high-mi, extra, cmi, entropy, mixed or all")
     tasks.add_argument("--json", action="store_true")
 
     sc = sub.add_parser(
