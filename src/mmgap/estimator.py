@@ -395,13 +395,9 @@ class MMGEstimator(ParamsMixin):
     def _base_proposal(self) -> TruncatedLogistic:
         """The fixed proposal; with discrete columns in x its window is widened upwards (same
         lower edge and scale) to the log-SNR where neighbouring ordinal codes are resolved."""
-        loc, scale, clip = float(self.logsnr_loc), float(self.logsnr_scale), float(self.logsnr_clip)
-        need = getattr(self, "logsnr_resolve_", None)
-        high = loc + clip * scale
-        if need is not None and need > high:
-            low = loc - clip * scale
-            loc, clip = (low + need) / 2, (need - low) / (2 * scale)
-        return TruncatedLogistic(loc, scale, clip)
+        base = TruncatedLogistic(float(self.logsnr_loc), float(self.logsnr_scale),
+                                 float(self.logsnr_clip))
+        return base.widened_to(getattr(self, "logsnr_resolve_", None))
 
     def _build_network(self, seed: int, xt=None, yt=None, ct=None) -> torch.nn.Module:
         with torch.random.fork_rng(devices=[]):

@@ -132,6 +132,14 @@ class TruncatedLogistic:
         w = self.weight(logsnr)
         return logsnr.to(dtype), w.to(dtype)
 
+    def widened_to(self, high: Optional[float]) -> "TruncatedLogistic":
+        """The same proposal with its upper edge raised to ``high`` (same lower edge and
+        scale); itself when ``high`` is None or already inside the window."""
+        if high is None or high <= self.high:
+            return self
+        return TruncatedLogistic((self.low + high) / 2, self.scale,
+                                 (high - self.low) / (2 * self.scale))
+
     def to_dict(self) -> Dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
 

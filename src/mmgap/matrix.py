@@ -288,12 +288,8 @@ def _fit_and_estimate(arr: np.ndarray, disc_cols: List[int], targets: List[int],
     coder = DiscreteColumns(list(disc_cols), "ordinal", make_scaler("rank")).fit(arr[tr], "data")
     u_tr, u_te = coder.transform(arr[tr], "data"), coder.transform(arr[te], "data")
     dev = resolve_device(device)
-    base = TruncatedLogistic(1.0, 2.0, 4.0)
-    need = coder.resolving_logsnr() if disc_cols else None
-    proposal = base
-    if need is not None and need > base.high:
-        low = base.low
-        proposal = TruncatedLogistic((low + need) / 2, 2.0, (need - low) / 4.0)
+    proposal = TruncatedLogistic(1.0, 2.0, 4.0).widened_to(
+        coder.resolving_logsnr() if disc_cols else None)
     allowed = np.array([[c for c in conditions if c != t] for t in targets])
     if allowed.ndim != 2 or allowed.shape[1] < 1:
         raise ValueError("conditions: every target needs the same number (>= 1) of other "
