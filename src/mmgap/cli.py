@@ -16,7 +16,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from . import __version__
+from . import __version__, distributed
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -34,6 +34,8 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 
 
 def _emit(text: str) -> None:
+    if not distributed.is_main():  # under torchrun only rank 0 prints (all compute the same)
+        return
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
@@ -41,14 +43,15 @@ def _emit(text: str) -> None:
 # library parameter -> the command-line option that sets it, for error messages
 _PARAM_FLAGS = {"n_steps": "--steps", "max_seconds": "--max-seconds", "test_size": "--test-size",
                 "random_state": "--seed", "weight_decay": "--weight-decay",
-                "n_permutations": "--permutations"}
+                "n_permutations": "--permutations", "width": "--width"}
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
     name, sep, rest = message.partition(":")
     if sep and name in _PARAM_FLAGS:  # "n_steps: expected ..." -> "--steps (n_steps): expected ..."
         message = f"{_PARAM_FLAGS[name]} ({name}):{rest}"
-    sys.stderr.write(f"mmgap: error: {message}\n")
+    if code != EXIT_USAGE or distributed.is_main():  # bad input: every rank sees it; say it once
+        sys.stderr.write(f"mmgap: error: {message}\n")
     return code
 
 
@@ -90,6 +93,10 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network", choices=("auto", "mlp", "conv"), default="auto",
                    help="MMG denoiser: residual MLP, or a convolutional U-Net for image-shaped "
                         "x ((n, H, W) or (n, C, H, W) arrays in .npy/.npz); auto = mlp")
+    p.add_argument("--width", type=int, default=None,
+                   help="hidden width of the MMG denoiser (default 128; 64 runs about 2.5x "
+                        "faster on a CPU at equal accuracy on most bmi40 tasks but under-"
+                        "estimates spiral-type couplings, docs/benchmarks/speed.md)")
     p.add_argument("--plot", metavar="PNG", default=None,
                    help="write the MMSE-gap plot (needs matplotlib) to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -398,6 +405,8 @@ def _params(args) -> dict:
                   n_permutations=args.permutations)
     if args.steps is not None:
         params["n_steps"] = args.steps
+    if args.width is not None:
+        params["width"] = args.width
     return params
 
 
@@ -557,9 +566,10 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
     if extra:
         out.update(extra)
     if args.plot:
-        _plot(est, res, *held, args.plot)
+        if distributed.is_main():
+            _plot(est, res, *held, args.plot)
         out["plot"] = args.plot
-    if getattr(args, "save", None):
+    if getattr(args, "save", None) and distributed.is_main():
         out["saved"] = str(est.save(args.save, overwrite=args.overwrite))
     if args.json:
         _emit(json.dumps(out))
@@ -604,7 +614,7 @@ def cmd_estimate(args) -> int:
 
     if np.ndim(x) <= 2 and np.ndim(y) <= 2:
         check_xy(x, y, y_discrete=args.y_discrete is True and np.ndim(y) == 1, min_samples=20,
-                 check_constant=True)
+                 check_constant=True, dtype=None)  # .npy input is memory-mapped: no copy
     # image-shaped arrays ((n, H, W) or (n, C, H, W) in .npy/.npz) are checked by the estimator
     return _run_estimate(args, x, y, z=_load_z(args))
 
@@ -654,20 +664,21 @@ def cmd_pointwise(args) -> int:
     res = pointwise_mi(x, y, z, n_folds=args.folds, k_draws=args.draws,
                        random_state=args.seed, **params)
     table = np.column_stack([res.values, res.stderr])
-    tmp = out.with_name(out.name + ".part")
-    if out.suffix.lower() == ".npy":
-        with open(tmp, "wb") as fh:
-            np.save(fh, table)
-    else:
-        with open(tmp, "w") as fh:
-            fh.write("row,pmi,stderr\n")
-            for i, (v, e) in enumerate(table):
-                fh.write(f"{i},{v:.6g},{e:.6g}\n")
-    os.replace(tmp, out)
-    if args.plot:
-        from .plotting import plot_pointwise
+    if distributed.is_main():  # under torchrun rank 0 writes
+        tmp = out.with_name(out.name + ".part")
+        if out.suffix.lower() == ".npy":
+            with open(tmp, "wb") as fh:
+                np.save(fh, table)
+        else:
+            with open(tmp, "w") as fh:
+                fh.write("row,pmi,stderr\n")
+                for i, (v, e) in enumerate(table):
+                    fh.write(f"{i},{v:.6g},{e:.6g}\n")
+        os.replace(tmp, out)
+        if args.plot:
+            from .plotting import plot_pointwise
 
-        plot_pointwise(res, args.plot)
+            plot_pointwise(res, args.plot)
     name = "i(x;y|z)" if z is not None else "i(x;y)"
     summary = {"quantity": res.quantity, "n": int(res.values.size), "mean": res.mean,
                "mean_stderr": res.mean_stderr, "median_stderr": float(np.median(res.stderr)),
@@ -989,6 +1000,8 @@ COMMANDS = {"estimate": cmd_estimate, "matrix": cmd_matrix, "test": cmd_estimate
             "entropy": cmd_entropy, "demo": cmd_demo, "bench": cmd_bench,
             "report": cmd_report, "export": cmd_export, "import": cmd_import, "tasks": cmd_tasks, "methods": cmd_methods,
             "selfcheck": cmd_selfcheck}
+# commands whose MMG fits train data-parallel under torchrun (rank 0 prints and writes)
+DATA_PARALLEL = ("estimate", "test", "demo", "pointwise", "entropy")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -997,10 +1010,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    _setup_logging(getattr(args, "quiet", False))
+    _setup_logging(getattr(args, "quiet", False) or not distributed.is_main())
     from .training import TrainingError
 
     try:
+        if distributed.launched():  # torchrun with several processes: train data-parallel
+            if args.command not in DATA_PARALLEL:
+                raise ValueError(f"{args.command}: does not train data-parallel; run it without "
+                                 f"torchrun (data-parallel: {', '.join(DATA_PARALLEL)})")
+            distributed.init(device=getattr(args, "device", "auto"))
         return COMMANDS[args.command](args)
     except BrokenPipeError:  # e.g. `mmgap ... | head -1`: the reader left, nothing to report
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -1012,6 +1030,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _fail(str(err).splitlines()[0] if str(err) else type(err).__name__)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    finally:
+        distributed.cleanup()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -151,9 +151,13 @@ def _parquet_array(path: Path, cols: Optional[Sequence[str]]) -> np.ndarray:
 
 
 def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequence[str]] = None,
-               name: str = "x") -> np.ndarray:
+               name: str = "x", mmap: bool = True) -> np.ndarray:
     """Read one array. ``key`` picks an array inside a .npz; ``columns`` picks CSV/parquet
-    columns (names or 0-based indices)."""
+    columns (names or 0-based indices).
+
+    A .npy file is memory-mapped read-only (``mmap=True``, the default): nothing is read until
+    used, and the estimators read it in blocks, so a file larger than memory can be used.
+    ``mmap=False`` (or a .npz, .csv, .parquet file) reads it into memory."""
     p = Path(path)
     _check_file(p)
     suffix = p.suffix.lower()
@@ -167,11 +171,13 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
         magic = fh.read(6)
     if suffix == ".npz" and not magic.startswith(b"PK"):
         raise DataError(f"{p}: cannot read: not an .npz (zip) file")
+    mmap_mode = None
     if suffix == ".npy":
         with open(p, "rb") as fh:
-            _check_npy_header(fh, os.path.getsize(p), str(p))
+            declared = _check_npy_header(fh, os.path.getsize(p), str(p))
+        mmap_mode = "r" if mmap and declared > 0 else None  # an empty map cannot be made
     try:
-        obj = np.load(p, allow_pickle=False)
+        obj = np.load(p, allow_pickle=False, mmap_mode=mmap_mode)
     except ValueError as err:
         raise DataError(f"{p}: {_numpy_reason(err)}") from None
     except (OSError, EOFError) as err:
@@ -191,7 +197,7 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
                 raise DataError(f"{p}: array {k!r}: {_numpy_reason(err)}") from None
             except (OSError, EOFError, zipfile.BadZipFile) as err:
                 raise DataError(f"{p}: array {k!r} cannot be read ({err})") from None
-    return np.asarray(obj)
+    return obj if mmap_mode else np.asarray(obj)
 
 
 def load_table(path: str, *, columns: Optional[Sequence[str]] = None,
@@ -234,9 +240,10 @@ def _numpy_reason(err: ValueError) -> str:
     return f"not a valid numpy file ({text})"
 
 
-def _check_npy_header(fh, size: int, where: str) -> None:
+def _check_npy_header(fh, size: int, where: str) -> int:
     """Read a .npy header and check that the data it declares fit in the file, before numpy
-    allocates anything from it (an untrusted header can declare terabytes)."""
+    allocates anything from it (an untrusted header can declare terabytes). Returns the
+    declared size of the data in bytes."""
     from numpy.lib import format as npformat
 
     try:
@@ -256,6 +263,7 @@ def _check_npy_header(fh, size: int, where: str) -> None:
         raise DataError(f"{where}: the header declares shape {tuple(shape)} ({declared:,} bytes) "
                         f"but the file holds {max(available, 0):,} bytes after it: truncated or "
                         "corrupt")
+    return declared
 
 
 def load_xy(data: Optional[str] = None, *, x: Optional[str] = None, y: Optional[str] = None,

@@ -10,26 +10,29 @@ import math
 import os
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional, Tuple
 
 import numpy as np
 import torch
 
-from . import __version__
+from . import __version__, distributed
 from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curve,
                        gaussian_tail_share)
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
-from .inference import (FEW_SAMPLES_PER_DIM, calibrated_stderr, label_entropy,
-                        permutation_test, reliability_flags, z_strata)
+from .inference import (FEW_SAMPLES_PER_DIM, PERMUTATION_MAX_ROWS, calibrated_stderr,
+                        capped_rows, label_entropy, permutation_test, reliability_flags,
+                        z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
 from .preprocessing import ChannelStandardizer, DiscreteColumns, OneHot, make_scaler
 from .training import (DenoisingLoss, DiscretePrior, EpsDenoiser, GaussianPrior, Trainer,
                        ValidationLoss)
 from .types import MIResult, MMGWarning, MMSECurve, PointwiseResult, check_units, nats_to
-from .validation import (as_2d_array, as_labels, check_finite, check_fraction,
+from .validation import (RowSubset, as_2d_array, as_labels, check_finite, check_fraction,
+                         chunk_rows,
                          check_not_constant, check_positive_int, check_random_state,
                          check_discrete_spec, check_training_params, check_xy,
                          equal_columns, label_column,
@@ -47,6 +50,15 @@ DEFAULT_VARIANT = "auto"
 # and 0.35, which both passed a 4-fit self-consistency subset on digits; the full test plan
 # then passed with 0.3 (docs/benchmarks/self_consistency.md).
 IMAGE_WEIGHT_DECAY = 0.3
+#: most rows held back for validation in ``fit`` (validation_fraction of the training rows up
+#: to this). The validation loss is scored about 13 times per fit with 4 fixed draws per row,
+#: so without a cap that work grows with N while the training budget does not: at 8,000 rows
+#: it took a third of the training time of 2,000 steps (docs/benchmarks/scale.md). 2,048 rows
+#: (8,192 paired draws) is 2.5 times the validation set of a bmi40 fit (N = 10^4: 800 rows), so
+#: checkpoints are compared at least as sharply as there. It binds only above 20,480 training rows
+#: (N > 25,600 with test_size 0.2), so nothing changes at bmi40 size; rows it leaves out stay
+#: in the training part.
+VALIDATION_MAX_ROWS = 2048
 _FORM = {"direct": "direct", "adaptive": "direct",
          "orthogonal": "orthogonal", "orthogonal-adaptive": "orthogonal"}
 
@@ -203,9 +215,15 @@ class MMGEstimator(ParamsMixin):
         TruncatedLogistic(self.logsnr_loc, self.logsnr_scale, self.logsnr_clip)
 
     # ------------------------------------------------------------------ data handling
-    def _prepare(self, x: Any, y: Any, z: Any = None, *, fitting: bool,
-                 min_samples: int) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
-        """Checked, preprocessed tensors (x, y, z or None); ``fitting`` fits the maps."""
+    def _prepare(self, x: Any, y: Any, z: Any = None, *, fitting: bool, min_samples: int,
+                 validation_seed: Optional[int] = None
+                 ) -> Tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
+        """Checked, preprocessed float32 tensors (x, y, z or None); ``fitting`` fits the maps.
+
+        Float input (a memory map or a :class:`mmgap.validation.RowSubset` included) is read
+        in blocks and never copied whole: the only full-size copy made is the returned
+        tensors. With ``validation_seed`` the rows come back in the order of the validation
+        permutation of ``fit`` (validation rows first), so that its split is two views."""
         if fitting:
             self.swapped_ = self._swap_roles(x, y)
         if self.swapped_:  # MI is symmetric: the continuous y is the one noised
@@ -218,7 +236,7 @@ class MMGEstimator(ParamsMixin):
             self.y_labels_ = label_column(y_spec, y, "y", "y_discrete")
         y_names = None if self.y_labels_ else _column_names(y)
         y, y_shape = (y, None) if self.y_labels_ else split_image(y, "y")
-        xa, ya = check_xy(x, y, y_discrete=self.y_labels_, min_samples=min_samples)
+        xa, ya = check_xy(x, y, y_discrete=self.y_labels_, min_samples=min_samples, dtype=None)
         if fitting:
             self.x_image_shape_, self.y_image_shape_ = x_shape, y_shape
             self.dim_x_in_ = int(xa.shape[1])
@@ -258,20 +276,25 @@ class MMGEstimator(ParamsMixin):
                     raise ValueError(f"{name}: expected images of shape {want} as in fit, got {got}")
             if xa.shape[1] != self.dim_x_in_:
                 raise ValueError(f"x: expected {self.dim_x_in_} columns as in fit, got {xa.shape[1]}")
-        if self.x_scaler_ is not None:
-            xa = self.x_scaler_.transform(xa, "x")
+        n, dev = int(xa.shape[0]), self.device_
+        order = None
+        if validation_seed is not None and self._n_validation(n):
+            order = np.random.default_rng(validation_seed).permutation(n)
+        xt = _prepared_tensor(xa, self.x_scaler_, "x", order, dev)
         if self.y_encoder_ is not None:
-            ya = self.y_encoder_.transform(ya, "y")
+            yt = _prepared_tensor(ya, self.y_encoder_, "y", order, dev)
         else:
             if not fitting and ya.shape[1] != self.dim_y_in_:
                 raise ValueError(f"y: expected {self.dim_y_in_} columns as in fit, got {ya.shape[1]}")
-            if self.y_scaler_ is not None:
-                ya = self.y_scaler_.transform(ya, "y")
-        dev = self.device_
-        za = self._prepare_z(z, xa.shape[0], fitting)
-        return (torch.as_tensor(xa, dtype=torch.float32, device=dev),
-                torch.as_tensor(ya, dtype=torch.float32, device=dev),
-                None if za is None else torch.as_tensor(za, dtype=torch.float32, device=dev))
+            yt = _prepared_tensor(ya, self.y_scaler_, "y", order, dev)
+        za = self._prepare_z(z, n, fitting)
+        return xt, yt, None if za is None else _prepared_tensor(za, None, "z", order, dev)
+
+    def _n_validation(self, n: int) -> int:
+        """Validation rows held back from ``n`` training rows: ``validation_fraction`` of
+        them (none if that is under 20), at most :data:`VALIDATION_MAX_ROWS`."""
+        n_val = int(round(self.validation_fraction * n))
+        return 0 if n_val < 20 else min(n_val, VALIDATION_MAX_ROWS)
 
     # False in subclasses whose x and y are not interchangeable (entropy h(X|Y))
     _can_swap = True
@@ -286,7 +309,7 @@ class MMGEstimator(ParamsMixin):
         if any(np.ndim(v) > 2 for v in (x, y)):
             return False
         try:
-            xa = check_finite(as_2d_array(x, "x"), "x")
+            xa = check_finite(as_2d_array(x, "x", dtype=None), "x")
         except ValueError:
             return False  # reported by the checks that follow, in the caller's terms
         if not label_column(self.x_discrete, x, "x", "x_discrete"):
@@ -296,7 +319,7 @@ class MMGEstimator(ParamsMixin):
         if label_column(self.y_discrete, y, "y", "y_discrete"):
             return False
         try:
-            ya = check_finite(as_2d_array(y, "y"), "y")
+            ya = check_finite(as_2d_array(y, "y", dtype=None), "y")
         except ValueError:
             return False
         return len(resolve_discrete(self.y_discrete, ya, "y", "y_discrete",
@@ -433,24 +456,22 @@ class MMGEstimator(ParamsMixin):
         self._check_params()
         for attr in [a for a in vars(self) if a.endswith("_") and not a.startswith("_")]:
             delattr(self, attr)
-        self.device_ = resolve_device(self.device)
+        # under torchrun a bare "cuda" is this process's GPU, cuda:LOCAL_RANK
+        self.device_ = distributed.local_device(resolve_device(self.device))
         seed_init, seed_train, seed_est, seed_val = _seeds(self.random_state, 4)
-        xt, yt, ct = self._prepare(x, y, z, fitting=True, min_samples=10)
+        xt, yt, ct = self._prepare(x, y, z, fitting=True, min_samples=10,
+                                   validation_seed=seed_val)
         self.logsnr_resolve_ = (self.x_scaler_.resolving_logsnr()
                                 if isinstance(self.x_scaler_, DiscreteColumns) else None)
         cv = None
         self.n_train_ = int(xt.shape[0])
-        n_val = int(round(self.validation_fraction * self.n_train_))
-        if 0 < n_val < 20:
-            n_val = 0
+        n_val = self._n_validation(self.n_train_)
+        if 0 < round(self.validation_fraction * self.n_train_) < 20:
             logger.info("validation_fraction leaves fewer than 20 points; validation is off")
-        if n_val:
-            perm = torch.as_tensor(np.random.default_rng(seed_val).permutation(self.n_train_),
-                                   device=self.device_)
-            xv, yv = xt[perm[:n_val]], yt[perm[:n_val]]
-            xt, yt = xt[perm[n_val:]], yt[perm[n_val:]]
+        if n_val:  # _prepare put the rows in the permutation seeded by seed_val: two views
+            xv, yv, xt, yt = xt[:n_val], yt[:n_val], xt[n_val:], yt[n_val:]
             if ct is not None:
-                cv, ct = ct[perm[:n_val]], ct[perm[n_val:]]
+                cv, ct = ct[:n_val], ct[n_val:]
         eval_every = max(50, self.n_steps // 12)
         self.dim_x_ = int(xt.shape[1])
         self.dim_y_ = int(yt.shape[1])
@@ -459,12 +480,15 @@ class MMGEstimator(ParamsMixin):
         self.variant_, self.auto_ = self._resolve_variant(xt, yt, ct)
         m_check = min(int(xt.shape[0]), 2000)
         # for the over-fitting check
-        self._train_check_ = (xt[:m_check], yt[:m_check], None if ct is None else ct[:m_check])
+        # (copies: views would keep the whole training tensor alive after fit)
+        self._train_check_ = (xt[:m_check].clone(), yt[:m_check].clone(),
+                              None if ct is None else ct[:m_check].clone())
         model = self._build_network(seed_init, xt, yt, ct)
         gen = torch.Generator(device=self.device_).manual_seed(seed_train)
         trainer = Trainer(model, total_steps=self.n_steps, learning_rate=self.learning_rate,
                           weight_decay=self._weight_decay(), ema_decay=self.ema_decay,
-                          max_seconds=self.max_seconds, generator=gen, verbose=self.verbose)
+                          max_seconds=self.max_seconds, generator=gen, verbose=self.verbose,
+                          data_parallel=True)  # only while torch.distributed has >1 process
         proposal = self._base_proposal()
         self.adaptation_ = None
         if self.variant_.endswith("adaptive"):
@@ -592,11 +616,18 @@ class MMGEstimator(ParamsMixin):
         test = None
         if self.n_permutations > 0:
             z_all_discrete = self.has_z_ and len(self.z_discrete_) == self.dim_z_in_
-            strata = None if ct is None else z_strata(ct.cpu().numpy(), discrete=z_all_discrete)
-            test = permutation_test(self.model_, xt, yt, self.proposal_,
+            # above PERMUTATION_MAX_ROWS: a subset drawn independently of the data
+            sub = capped_rows(n, PERMUTATION_MAX_ROWS, self._estimate_seed_ + 3)
+            if sub is not None:
+                sub = torch.as_tensor(sub, device=self.device_)
+            xp, yp, cp = ((xt, yt, ct) if sub is None else
+                          (xt[sub], yt[sub], None if ct is None else ct[sub]))
+            m = int(xp.shape[0])
+            strata = None if cp is None else z_strata(cp.cpu().numpy(), discrete=z_all_discrete)
+            test = permutation_test(self.model_, xp, yp, self.proposal_,
                                     n_permutations=self.n_permutations,
-                                    k_draws=max(1, min(8, math.ceil(4000 / n))), generator=gen,
-                                    context=ct, strata=strata,
+                                    k_draws=max(1, min(8, math.ceil(4000 / m))), generator=gen,
+                                    context=cp, strata=strata,
                                     residualize=ct is not None and not self.y_discrete_
                                     and not z_all_discrete)
         bound = getattr(self, "label_entropy_", None)
@@ -798,6 +829,47 @@ def _row_symbols(a: np.ndarray) -> np.ndarray:
     return np.unique(a, axis=0, return_inverse=True)[1].reshape(-1)
 
 
+def _prepared_tensor(a: Any, mapper, name: str, order: Optional[np.ndarray],
+                     device) -> torch.Tensor:
+    """float32 tensor of ``mapper.transform(a)`` (or of ``a`` when ``mapper`` is None), rows
+    in ``order`` when given, built block by block from a float array, a memory map or a
+    :class:`mmgap.validation.RowSubset`: no full-size float64 copy is made. Per-row maps
+    give the same numbers as transforming the whole array at once, so the blocks are mapped
+    on ``torch.get_num_threads()`` threads. One-hot and discrete-column maps transform the
+    whole array (their messages name the caller's rows)."""
+    if isinstance(mapper, (OneHot, DiscreteColumns)) or np.ndim(a) != 2:
+        whole = np.asarray(a)
+        out = np.asarray(whole if mapper is None else mapper.transform(whole, name))
+        if order is not None:
+            out = out[order]
+        return torch.as_tensor(out, dtype=torch.float32, device=device)
+    n = int(a.shape[0])
+    step = chunk_rows(a.shape[1])
+
+    def mapped(start: int) -> np.ndarray:
+        rows = slice(start, start + step) if order is None else order[start:start + step]
+        block = np.asarray(a[rows])
+        return block if mapper is None else mapper.transform(block, name)
+
+    first = mapped(0)
+    out = torch.empty((n, first.shape[1]), dtype=torch.float32)
+    dest = out.numpy()
+    dest[:first.shape[0]] = first
+
+    def fill(start: int) -> None:
+        dest[start:start + step] = mapped(start)
+
+    starts = range(step, n, step)
+    workers = min(len(starts), torch.get_num_threads())
+    if workers > 1:  # numpy's interpolation, ndtri and copies release the GIL
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(fill, starts))
+    else:
+        for start in starts:
+            fill(start)
+    return out.to(device)
+
+
 def _rows(a: Any, idx: np.ndarray, shape) -> np.ndarray:
     """Rows ``idx`` of a validated (flattened) array, back in the caller's image layout."""
     return a[idx] if shape is None else a[idx].reshape(-1, *shape)
@@ -818,7 +890,10 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     y_labels = label_column(discrete_spec(cls, params, "y_discrete"), y, "y", "y_discrete")
     xf, x_shape = split_image(x, "x")
     yf, y_shape = (y, None) if y_labels else split_image(y, "y")
-    xa, ya = check_xy(xf, yf, y_discrete=y_labels, min_samples=20)
+    # MMG estimators read float input (memory maps too) in blocks: no float64 copy here
+    blocked = isinstance(cls, type) and issubclass(cls, MMGEstimator)
+    xa, ya = check_xy(xf, yf, y_discrete=y_labels, min_samples=20,
+                      dtype=None if blocked else np.float64)
     za = z_labels = None
     if z is not None:
         za = np.asarray(z.detach().cpu().numpy() if hasattr(z, "detach") else z)
@@ -828,7 +903,7 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
         if label_column(discrete_spec(cls, params, "z_discrete"), za, "z", "z_discrete"):
             z_labels = as_labels(za, "z")  # every row checked here: messages name the caller's rows
         else:
-            check_finite(as_2d_array(split_image(za, "z")[0], "z"), "z")
+            check_finite(as_2d_array(split_image(za, "z")[0], "z", dtype=None), "z")
     # stratify on discrete y, else on discrete z, so that every class is in both parts
     labels = ya if y_labels else z_labels
     tr, te = train_test_split_indices(xa.shape[0], test_size, random_state, labels=labels)
@@ -837,12 +912,16 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     ys = tuple(np.shape(y))[1:] if y_shape is not None else None
     est = cls(random_state=random_state, **params)
     fit_kw = {} if za is None else {"z": za[tr]}
-    est.fit(_rows(xa, tr, xs), _rows(ya, tr, ys), **fit_kw)
+    # training rows of a 2-D table are not gathered: fit reads them in blocks
+    x_fit = RowSubset(xa, tr) if blocked and xs is None else _rows(xa, tr, xs)
+    y_fit = RowSubset(ya, tr) if blocked and ys is None and not y_labels else _rows(ya, tr, ys)
+    est.fit(x_fit, y_fit, **fit_kw)
+    del x_fit, y_fit
+    held = (_rows(xa, te, xs), _rows(ya, te, ys))
     est_kw = {} if za is None else {"z": za[te]}
-    res = est.estimate(_rows(xa, te, xs), _rows(ya, te, ys), **est_kw)
+    res = est.estimate(*held, **est_kw)
     res.seconds = time.perf_counter() - t0
     res.diagnostics["test_size"] = test_size
-    held = (_rows(xa, te, xs), _rows(ya, te, ys))
     return est, res, held if za is None else held + (za[te],)
 
 

@@ -30,7 +30,8 @@ from .logsnr import add_noise
 
 __all__ = ["MODEL_ERROR_REL", "calibrated_stderr", "permutation_test", "label_entropy",
            "reliability_flags", "EDGE_GAP_REL", "EDGE_GAP_ABS", "FEW_SAMPLES_PER_DIM",
-           "OVERFIT_REL", "DISAGREE_REL", "z_strata", "STRATUM_SIZE"]
+           "OVERFIT_REL", "DISAGREE_REL", "z_strata", "STRATUM_SIZE", "PERMUTATION_MAX_ROWS",
+           "capped_rows"]
 
 # Relative model-error floor of the calibrated stderr. Chosen on seed 0 only (bmi40, 40 tasks,
 # and the 50 high-MI sparse/half-cube tasks, 90 runs) as the smallest value of 0.01, 0.0125,
@@ -45,6 +46,18 @@ FEW_SAMPLES_PER_DIM = 10  # fewer training samples than this times (dim_x + dim_
 STRATUM_SIZE = 4  # points per group of nearby z in the conditional permutation test
 OVERFIT_REL = 0.25    # training-point estimate above the held-out one by this share (and 3 se)
 DISAGREE_REL = 0.5    # integrand forms apart by this share of the estimate (and 0.05, 3 se)
+
+#: most held-out rows the permutation test of ``MMGEstimator.estimate`` uses. Each of its 99
+#: permutations costs one conditional pass over the rows, so on all of them the test would
+#: cost about 100 estimates and grow with N. Above the cap it runs on a random subset drawn
+#: from the estimator's seed alone, independently of the data, so it stays exactly valid (the
+#: network never saw these rows either); only its power is that of 8,192 rows (the null
+#: spread of the statistic shrinks as 1/sqrt(rows)). 8,192 rows is twice the ~4,000 draws per
+#: permutation the test uses at bmi40 size (N = 10^4: 2,000 rows x 2 draws), where its cost
+#: is a few percent of a fit; at 100 + 100 dimensions it costs about 4 s on 2 cores
+#: (docs/benchmarks/scale.md). It binds only above 8,192 held-out rows (N > 40,960 with
+#: test_size 0.2): nothing changes at bmi40 size.
+PERMUTATION_MAX_ROWS = 8192
 
 
 def calibrated_stderr(mi: float, stderr_mc: float, delta: float,
@@ -89,7 +102,8 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
     first-order correction that keeps the permuted pairs near the data's (y, z) manifold
     when the groups are wide (many dimensions of z).
 
-    Returns {"p_value", "statistic", "null_mean", "null_sd", "n_permutations", "k_draws"}.
+    Returns {"p_value", "statistic", "null_mean", "null_sd", "n_permutations", "k_draws",
+    "n_points"} (``n_points``: the rows tested, n).
     """
     if int(n_permutations) < 1:
         raise ValueError(f"n_permutations: expected an integer >= 1, got {n_permutations!r}")
@@ -143,7 +157,16 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
     p = (1.0 + float(np.sum(null >= observed))) / (1.0 + len(null))
     return {"p_value": p, "statistic": observed, "null_mean": float(null.mean()),
             "null_sd": float(null.std(ddof=1)) if len(null) > 1 else 0.0,
-            "n_permutations": int(n_permutations), "k_draws": int(k_draws)}
+            "n_permutations": int(n_permutations), "k_draws": int(k_draws),
+            "n_points": int(n)}
+
+
+def capped_rows(n: int, max_rows: int, seed: int) -> Optional[np.ndarray]:
+    """None when ``n <= max_rows``; else ``max_rows`` distinct row indices in increasing
+    order, drawn at random from ``seed`` alone (independent of the data), shape (max_rows,)."""
+    if n <= max_rows:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=int(max_rows), replace=False))
 
 
 def z_strata(z: np.ndarray, *, discrete: bool, group_size: int = STRATUM_SIZE) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Optional
 
 import numpy as np
 
-from .validation import column_scales
+from .validation import column_blocks, column_scales
 
 __all__ = ["Standardizer", "RankNormal", "MixtureGaussianizer", "ChannelStandardizer", "OneHot",
            "DiscreteColumns",
@@ -42,18 +42,26 @@ class Standardizer:
     scale: Optional[np.ndarray] = None
 
     def fit(self, a: np.ndarray, name: str = "x") -> "Standardizer":
-        scale = column_scales(a)
-        b = a / scale
-        std = b.std(axis=0)
+        """Statistics in float64, computed in blocks of columns (any float input, memory
+        maps included, is never converted whole; the result is bit-identical to the
+        whole-table computation, see :func:`mmgap.validation.column_blocks`)."""
+        n, d = a.shape
+        mean, std, scale = np.empty(d), np.empty(d), np.empty(d)
+        for cols in column_blocks(n, d):
+            block = np.asarray(a[:, cols], dtype=np.float64, order="K")
+            s = column_scales(block)
+            b = block / s
+            scale[cols], mean[cols], std[cols] = s, b.mean(axis=0), b.std(axis=0)
         if np.any(std == 0):
             col = int(np.flatnonzero(std == 0)[0])
             raise ValueError(f"{name}: column {col} is constant; drop constant columns first")
-        self.mean, self.std, self.scale = b.mean(axis=0), std, scale
+        self.mean, self.std, self.scale = mean, std, scale
         return self
 
     def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
         if self.mean is None:
             raise RuntimeError("Standardizer is not fitted")
+        a = np.asarray(a)
         if a.shape[1] != self.mean.shape[0]:
             raise ValueError(
                 f"{name}: expected {self.mean.shape[0]} columns as in fit, got {a.shape[1]}"
@@ -104,11 +112,13 @@ class RankNormal:
     max_knots: Optional[int] = None
 
     def fit(self, a: np.ndarray, name: str = "x") -> "RankNormal":
-        Standardizer().fit(a, name)  # same constant-column check
         n = a.shape[0]
         self.knots = []
-        for j in range(a.shape[1]):
+        for j in range(a.shape[1]):  # one column at a time (a float32 column sorts as float32)
             values, counts = np.unique(a[:, j], return_counts=True)
+            if values.size < 2:  # the message of Standardizer's check
+                raise ValueError(f"{name}: column {j} is constant; drop constant columns first")
+            values = values.astype(np.float64)
             before = np.concatenate([[0], np.cumsum(counts)[:-1]])
             levels = (before + (counts - 1) / 2.0 + 0.5) / n
             if self.max_knots is not None and values.size > self.max_knots:
@@ -124,7 +134,8 @@ class RankNormal:
             raise RuntimeError("RankNormal is not fitted")
         if a.shape[1] != len(self.knots):
             raise ValueError(f"{name}: expected {len(self.knots)} columns as in fit, got {a.shape[1]}")
-        out = np.empty_like(a, dtype=np.float64)
+        a = np.asarray(a)
+        out = np.empty(a.shape, dtype=np.float64)
         for j, (values, levels) in enumerate(self.knots):
             out[:, j] = ndtri(np.interp(a[:, j], values, levels))
         return out
@@ -154,9 +165,11 @@ class MixtureGaussianizer:
     params: Optional[list] = None  # per column: (weights, means, sds) on the standardised scale
 
     def fit(self, a: np.ndarray, name: str = "x") -> "MixtureGaussianizer":
-        self.standardizer = Standardizer().fit(a, name)
-        b = self.standardizer.transform(a, name)
-        self.params = [_fit_mixture_1d(b[:, j]) for j in range(b.shape[1])]
+        st = self.standardizer = Standardizer().fit(a, name)
+        self.params = []
+        for j in range(a.shape[1]):  # one standardised column at a time
+            col = np.asarray(a[:, j], dtype=np.float64)
+            self.params.append(_fit_mixture_1d((col / st.scale[j] - st.mean[j]) / st.std[j]))
         return self
 
     def _columns(self, a: np.ndarray, name: str):
@@ -390,6 +403,7 @@ class DiscreteColumns:
     def fit(self, a: np.ndarray, name: str = "x") -> "DiscreteColumns":
         if self.encoding not in ENCODINGS:
             raise ValueError(f"encoding: expected one of {list(ENCODINGS)}, got {self.encoding!r}")
+        a = np.ascontiguousarray(a, dtype=np.float64)
         self.n_columns = int(a.shape[1])
         self.classes, self.code_mean, self.code_std = [], [], []
         for j in self.columns:
@@ -430,6 +444,7 @@ class DiscreteColumns:
     def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
         if self.classes is None:
             raise RuntimeError("DiscreteColumns is not fitted")
+        a = np.ascontiguousarray(a, dtype=np.float64)
         if a.shape[1] != self.n_columns:
             raise ValueError(f"{name}: expected {self.n_columns} columns as in fit, got {a.shape[1]}")
         rest = self._continuous_columns()

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from . import distributed
 from .gap import fused_pass, solve_posterior
 from .logsnr import add_noise, alpha_sigma
 
@@ -78,28 +79,29 @@ class GaussianPrior(nn.Module):
 
     @torch.no_grad()
     def fit(self, x: Tensor, y: Tensor, context: Optional[Tensor] = None) -> "GaussianPrior":
+        """Means and covariances in float64; above :data:`GAUSSIAN_FIT_BLOCK_ROWS` rows they
+        are accumulated over row blocks, so no float64 copy of the data is made."""
         if (context is None) != (self.dim_context == 0):
             raise ValueError("context: expected a context exactly when dim_context > 0")
-        x, y = x.double(), y.double()
-        mx, my = x.mean(0), y.mean(0)
-        xc, yc = x - mx, y - my
-        n = max(x.shape[0] - 1, 1)
-        sxx = xc.T @ xc / n
+        parts = {"x": x, "y": y}
         if context is not None:
-            c = context.double()
-            mc = c.mean(0)
-            cc = c - mc
-            # unconditional pass: regression on c; conditional: regression on (y, c)
-            b_u = (xc.T @ cc / n) @ torch.linalg.pinv(cc.T @ cc / n, hermitian=True)
-            uncond = sxx - b_u @ (cc.T @ xc / n)
-            v = torch.cat([yc, cc], 1)
-            b_all = (xc.T @ v / n) @ torch.linalg.pinv(v.T @ v / n, hermitian=True)
-            cond = sxx - b_all @ (v.T @ xc / n)
+            parts["c"] = context
+        means, prod = _centred_products(parts)
+        mx, my = means["x"], means["y"]
+        n = max(x.shape[0] - 1, 1)
+        sxx = prod("x", "x") / n
+        if context is not None:
+            mc = means["c"]
+            # unconditional pass: regression on c; conditional: regression on (y, c) ("v")
+            b_u = (prod("x", "c") / n) @ torch.linalg.pinv(prod("c", "c") / n, hermitian=True)
+            uncond = sxx - b_u @ (prod("c", "x") / n)
+            b_all = (prod("x", "v") / n) @ torch.linalg.pinv(prod("v", "v") / n, hermitian=True)
+            cond = sxx - b_all @ (prod("v", "x") / n)
             b = b_all[:, :self.dim_y]
             self.mean_ctx.copy_(mc), self.b_ctx_u.copy_(b_u)
             self.b_ctx_c.copy_(b_all[:, self.dim_y:])
         else:
-            sxy, syy = xc.T @ yc / n, yc.T @ yc / n
+            sxy, syy = prod("x", "y") / n, prod("y", "y") / n
             b = sxy @ torch.linalg.pinv(syy, hermitian=True)
             uncond = sxx
             cond = sxx - b @ sxy.T
@@ -152,6 +154,49 @@ class GaussianPrior(nn.Module):
         t = xc @ vec
         maha = (t ** 2 / ev).sum(-1)
         return 0.5 * (maha + torch.log(ev).sum() + self.dim_x * math.log(2 * math.pi))
+
+
+#: rows per block when :meth:`GaussianPrior.fit` accumulates its moments: up to this many rows
+#: the whole tensors are centred at once, as before blocking existed (so fits at bmi40 size are
+#: bit-identical); above it the float64 scratch stays at one block (about 50 MB at 100 + 100
+#: dimensions) instead of two float64 copies of the data
+GAUSSIAN_FIT_BLOCK_ROWS = 32768
+
+
+def _centred_products(parts: dict, block_rows: Optional[int] = None):
+    """(means, prod) for the tensors ``parts`` ("x", "y", optionally "c"; each (n, d_k)):
+    float64 column means, and ``prod(a, b)`` = (a - mean_a)^T (b - mean_b) in float64, where
+    "v" stands for the columns of y and c side by side. ``block_rows``: default
+    :data:`GAUSSIAN_FIT_BLOCK_ROWS`."""
+    block_rows = GAUSSIAN_FIT_BLOCK_ROWS if block_rows is None else int(block_rows)
+    n = next(iter(parts.values())).shape[0]
+    if n <= block_rows:
+        means, cen = {}, {}
+        for k, t in parts.items():
+            t = t.double()
+            means[k] = t.mean(0)
+            cen[k] = t - means[k]
+        if "c" in cen:
+            cen["v"] = torch.cat([cen["y"], cen["c"]], 1)
+        return means, lambda a, b: cen[a].T @ cen[b]
+    keys = list(parts)  # x, y[, c]: y and c adjacent, so "v" is one slice
+    means = {}
+    for k in keys:
+        total = torch.zeros(parts[k].shape[1], dtype=torch.float64, device=parts[k].device)
+        for s in range(0, n, block_rows):
+            total += parts[k][s:s + block_rows].sum(0, dtype=torch.float64)
+        means[k] = total / n
+    width = sum(parts[k].shape[1] for k in keys)
+    gram = torch.zeros(width, width, dtype=torch.float64, device=parts["x"].device)
+    for s in range(0, n, block_rows):
+        w = torch.cat([parts[k][s:s + block_rows].double() - means[k] for k in keys], 1)
+        gram += w.T @ w
+    idx, start = {}, 0
+    for k in keys:
+        idx[k] = slice(start, start + parts[k].shape[1])
+        start += parts[k].shape[1]
+    idx["v"] = slice(idx["y"].start, start)
+    return means, lambda a, b: gram[idx[a], idx[b]]
 
 
 #: a discrete x with more distinct rows than this gets no DiscretePrior (memory B x K)
@@ -377,12 +422,20 @@ class Trainer:
 
     ``total_steps`` and ``max_seconds`` define training progress for the schedule:
     progress = max(step / total_steps, elapsed / max_seconds).
+
+    ``data_parallel=True``: while a torch.distributed group of several processes is
+    initialised (:mod:`mmgap.distributed`), :meth:`run` trains the model wrapped in
+    DistributedDataParallel, each process sampling ceil(batch_size / world) rows per step
+    from its own shard of the rows with its own generator; the time budget, validation
+    scores and chosen checkpoint come from rank 0, and the weights end identical everywhere.
+    The EMA copy, validation and checkpoints stay plain modules. ``loss_fn`` must call the
+    model it is given (its forward), as :class:`DenoisingLoss` does.
     """
 
     def __init__(self, model: nn.Module, *, total_steps: int, learning_rate: float = 2e-3,
                  weight_decay: float = 0.0, ema_decay: float = 0.999,
                  max_seconds: Optional[float] = None, generator: Optional[torch.Generator] = None,
-                 verbose: bool = False, log_every: int = 50):
+                 verbose: bool = False, log_every: int = 50, data_parallel: bool = False):
         self.model = model
         self.ema = copy.deepcopy(model).requires_grad_(False)
         self.total_steps = int(total_steps)
@@ -397,6 +450,18 @@ class Trainer:
         self._ema_params = [p for p in self.ema.parameters()]
         self.step = 0
         self.log = TrainingLog()
+        self.data_parallel = bool(data_parallel)
+        self._ddp = None  # (DDP wrapper, this rank's generator), made once on first use
+
+    def _parallel(self, x: Tensor):
+        """(model to call, generator) for this process: the DDP wrapper and a per-rank
+        generator when training data-parallel, else the plain model and ``generator``."""
+        if not (self.data_parallel and distributed.active()):
+            return self.model, self.generator
+        if self._ddp is None:
+            self._ddp = (distributed.data_parallel(self.model),
+                         distributed.rank_generator(self.generator, x.device))
+        return self._ddp
 
     def _progress(self, elapsed: float) -> float:
         p = self.step / max(self.total_steps, 1)
@@ -429,12 +494,20 @@ class Trainer:
         the EMA weights are scored every ``eval_every`` steps and at the end, and the EMA
         weights of the checkpoint chosen by :func:`select_checkpoint` are kept; training
         stops after ``patience`` scores without a new best (None = never early).
+        Data-parallel (see the class): each process trains on its shard of x, y, context.
         """
         best_val, since_best = math.inf, 0
         checkpoints = []  # (step, per-draw losses, EMA state)
+        net, gen = self._parallel(x)
+        dp = net is not self.model
+        if dp:  # this process's rows and its share of the batch
+            rows = distributed.shard_rows(x.shape[0], x.device)
+            x, y = x[rows], y[rows]
+            context = None if context is None else context[rows]
+            batch_size = distributed.local_batch_size(batch_size)
         n = x.shape[0]
         batch_size = min(int(batch_size), n)
-        show = self.verbose and sys.stderr.isatty()
+        show = self.verbose and sys.stderr.isatty() and distributed.is_main()
         bar = tqdm(total=n_steps, desc=f"mmgap {name}", disable=not show, leave=False,
                    unit="step", mininterval=0.5)
         self.model.train()
@@ -447,15 +520,17 @@ class Trainer:
         try:
             for i in range(n_steps):
                 elapsed = elapsed_before + (time.perf_counter() - t0)
+                if dp and self.max_seconds is not None:  # one clock (rank 0's) for all
+                    elapsed = distributed.broadcast_float(elapsed)
                 if self.max_seconds is not None and elapsed >= self.max_seconds:
                     stopped = "time budget"
                     break
                 lr = self.learning_rate * lr_factor(self._progress(elapsed))
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                idx = torch.randint(n, (batch_size,), generator=self.generator, device=x.device)
+                idx = torch.randint(n, (batch_size,), generator=gen, device=x.device)
                 ctx = None if context is None else context[idx]
-                loss = loss_fn(self.model, x[idx], y[idx], ctx, self.generator).mean()
+                loss = loss_fn(net, x[idx], y[idx], ctx, gen).mean()
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
@@ -464,6 +539,8 @@ class Trainer:
                 window = window + loss.detach()
                 window_n += 1
                 if window_n == self.log_every or i == n_steps - 1:
+                    if dp:  # the loss over all processes: the same log and NaN check in each
+                        window = distributed.all_reduce_mean(window)
                     mean_loss = float(window) / window_n
                     if not math.isfinite(mean_loss):
                         raise TrainingError(
@@ -480,6 +557,8 @@ class Trainer:
                     bar.update(25)
                 if validation is not None and (i + 1) % eval_every == 0 and i + 1 < n_steps:
                     val = self._checkpoint(validation, checkpoints)
+                    if dp:  # rank 0's score decides: every process stops at the same step
+                        val = distributed.broadcast_float(val)
                     if val < best_val:
                         best_val, since_best = val, 0
                     else:
@@ -495,10 +574,16 @@ class Trainer:
         if validation is not None:
             self._checkpoint(validation, checkpoints)
             chosen = select_checkpoint([c[1] for c in checkpoints])
+            if dp:
+                chosen = int(distributed.broadcast_float(chosen))
             step, losses, state = checkpoints[chosen]
             self.ema.load_state_dict(state)
             self.log.best_step = step
             phase.update(best_step=step, validation_loss=float(losses.mean()))
+        if dp:  # identical weights in every process, whatever each one's round-off
+            distributed.broadcast_module(self.ema)
+            distributed.broadcast_module(self.model)
+            phase["world_size"] = distributed.world_size()
         self.log.stopped_reason = stopped
         self.log.phases.append(phase)
         self.model.eval()

@@ -6,9 +6,76 @@ expected. Nothing is silently dropped, cast away or "fixed".
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 import numpy as np
+
+#: bytes of float64 scratch per block when a large array is checked or preprocessed in pieces
+#: (row blocks or column blocks): big enough that the per-block overhead is negligible, and
+#: fixed, so that the scratch memory of a pass over the data does not grow with N (a
+#: memory-mapped input is never read whole)
+CHUNK_BYTES = 1 << 25
+
+
+def chunk_rows(n_columns: int, itemsize: int = 8) -> int:
+    """Rows per block for a table of ``n_columns`` columns (at least 1024)."""
+    return max(1024, CHUNK_BYTES // max(1, int(n_columns) * int(itemsize)))
+
+
+def row_blocks(a: Any, n_columns: Optional[int] = None) -> Iterator[Tuple[int, np.ndarray]]:
+    """(start row, block) over the rows of a 2-D array, a memory map or a :class:`RowSubset`,
+    each block an in-memory array of at most :func:`chunk_rows` rows."""
+    n = a.shape[0]
+    step = chunk_rows(a.shape[1] if n_columns is None else n_columns)
+    for start in range(0, n, step):
+        yield start, np.asarray(a[start:start + step])
+
+
+def column_blocks(n_rows: int, n_columns: int) -> Iterator[slice]:
+    """Slices of columns, each about :data:`CHUNK_BYTES` of float64 over ``n_rows`` rows and
+    never a single column out of several: reductions over the rows of a C-ordered block of
+    two or more columns add the rows in the same order as over the whole table, so blocked
+    statistics are bit-identical to whole-table ones."""
+    width = max(2, CHUNK_BYTES // max(1, 8 * int(n_rows)))
+    start = 0
+    while start < n_columns:
+        stop = min(n_columns, start + width)
+        if n_columns - stop == 1:  # no single trailing column
+            stop = n_columns
+        yield slice(start, stop)
+        start = stop
+
+
+class RowSubset:
+    """Rows ``rows`` of a 2-D array (often a memory map), not copied: what
+    :func:`mmgap.estimator.fit_estimate` hands to ``fit`` so that a large input is read block by
+    block instead of being gathered whole. Indexing returns in-memory arrays
+    (``subset[a:b]``, ``subset[:, j]``, ``subset[idx, cols]``); ``np.asarray(subset)``
+    gathers every row (what any code that needs the whole table gets)."""
+
+    def __init__(self, base: Any, rows: np.ndarray):
+        self.base = base
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.shape = (int(self.rows.shape[0]),) + tuple(base.shape[1:])
+        self.ndim = len(self.shape)
+        self.dtype = base.dtype
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        r = self.rows[key[0]]
+        if len(key) == 1:
+            return np.asarray(self.base[r])
+        c = key[1]
+        if np.ndim(r) == 0 or isinstance(c, (slice, int, np.integer)):
+            return np.asarray(self.base[(r,) + key[1:]])
+        return np.asarray(self.base[np.ix_(r, np.asarray(c))])
+
+    def __array__(self, dtype=None, copy=None):
+        out = np.asarray(self.base[self.rows])
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 def _column_names(a: Any) -> Optional[list]:
@@ -26,9 +93,18 @@ def as_2d_array(a: Any, name: str, *, dtype=np.float64) -> np.ndarray:
 
     A 1-D input is one column. Raises ValueError for non-numeric data, ndim > 2, or an
     empty array. Shape of the result: (n_samples, n_columns).
+
+    ``dtype=None``: float32 and float64 input is returned as it is, not copied (a read-only
+    memory map stays one, a :class:`RowSubset` stays one); other numeric input becomes float64.
+    The caller then reads it in blocks (:func:`row_blocks`, :func:`column_blocks`).
     """
     if a is None:
         raise ValueError(f"{name}: expected an array of samples, got None")
+    if isinstance(a, RowSubset):
+        if dtype is None and a.dtype in (np.float32, np.float64) and a.ndim == 2 \
+                and 0 not in a.shape:
+            return a
+        a = np.asarray(a)
     cols = _column_names(a)
     if hasattr(a, "dtypes") and cols is not None and hasattr(a, "iloc"):
         # pandas DataFrame: report the first non-numeric column by name
@@ -64,16 +140,28 @@ def as_2d_array(a: Any, name: str, *, dtype=np.float64) -> np.ndarray:
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name}: expected a non-empty array, got shape {arr.shape}")
+    if dtype is None:
+        if arr.dtype in (np.float32, np.float64):
+            return arr
+        dtype = np.float64
+    if isinstance(a, np.memmap):  # read into memory (writable) for callers that take arrays whole
+        return np.array(arr, dtype=dtype, order="C")
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
-    """Raise ValueError naming the first row with NaN or inf."""
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        kind = "NaN" if np.isnan(arr[row, col]) else "inf"
-        n_rows = int(bad.any(axis=1).sum())
+    """Raise ValueError naming the first row with NaN or inf (read in row blocks)."""
+    first, n_rows = None, 0
+    for start, block in row_blocks(arr):
+        bad = ~np.isfinite(block)
+        if bad.any():
+            if first is None:
+                row, col = np.argwhere(bad)[0]
+                first = (start + int(row), int(col), np.isnan(block[row, col]))
+            n_rows += int(bad.any(axis=1).sum())
+    if first is not None:
+        row, col, is_nan = first
+        kind = "NaN" if is_nan else "inf"
         raise ValueError(
             f"{name}: contains {kind} (first at row {row}, column {col}; "
             f"{n_rows} row(s) affected); remove or impute them first"
@@ -100,23 +188,38 @@ def column_scales(arr: np.ndarray) -> np.ndarray:
 
 def equal_columns(x: np.ndarray, y: np.ndarray, max_pairs: int = 250_000) -> list:
     """Pairs (i, j) with column i of x identical to column j of y (then I(X;Y) is infinite
-    for continuous data). Checks at most ``max_pairs`` pairs, cheaply prefiltered by sums."""
+    for continuous data). Checks at most ``max_pairs`` pairs: candidates are the pairs that
+    agree on the first rows, then confirmed over all rows in row blocks."""
     if x.shape[1] * y.shape[1] > max_pairs or x.shape[0] == 0:
         return []
-    sx, sy = x.sum(axis=0), y.sum(axis=0)
-    pairs = []
-    for i in range(x.shape[1]):
-        for j in np.flatnonzero(sy == sx[i]):
-            if np.array_equal(x[:, i], y[:, j]):
-                pairs.append((int(i), int(j)))
-    return pairs
+    head = min(x.shape[0], 64)
+    xh, yh = np.asarray(x[:head]), np.asarray(y[:head])
+    same = np.ones((x.shape[1], y.shape[1]), dtype=bool)
+    for r in range(head):
+        same &= xh[r][:, None] == yh[r][None, :]
+    ci, cj = np.nonzero(same)
+    if ci.size and head < x.shape[0]:
+        step = chunk_rows(x.shape[1] + y.shape[1])
+        for start in range(head, x.shape[0], step):
+            xb, yb = np.asarray(x[start:start + step]), np.asarray(y[start:start + step])
+            keep = np.ones(ci.size, dtype=bool)
+            for g in range(0, ci.size, 256):  # at most 256 candidate pairs compared at once
+                keep[g:g + 256] = np.all(xb[:, ci[g:g + 256]] == yb[:, cj[g:g + 256]], axis=0)
+            ci, cj = ci[keep], cj[keep]
+            if not ci.size:
+                break
+    return [(int(i), int(j)) for i, j in zip(ci, cj)]
 
 
 def check_not_constant(arr: np.ndarray, name: str) -> np.ndarray:
     """Raise ValueError if a column has a single value (it carries no information and
     cannot be standardised)."""
-    spread = arr.max(axis=0) - arr.min(axis=0)
-    const = np.flatnonzero(spread == 0)
+    lo = hi = None
+    for _, block in row_blocks(arr):
+        bmin, bmax = block.min(axis=0), block.max(axis=0)
+        lo = bmin if lo is None else np.minimum(lo, bmin)
+        hi = bmax if hi is None else np.maximum(hi, bmax)
+    const = np.flatnonzero(hi == lo)
     if const.size:
         raise ValueError(
             f"{name}: column {int(const[0])} is constant; drop constant columns first"
@@ -168,17 +271,20 @@ def check_xy(
     check_constant: bool = False,
     x_name: str = "x",
     y_name: str = "y",
+    dtype=np.float64,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Validate a pair of sample arrays.
 
     Returns ``(x, y)`` with x of shape (n, dim_x) float64 and y of shape (n, dim_y) float64,
-    or y of shape (n,) int64 when ``y_discrete``.
+    or y of shape (n,) int64 when ``y_discrete``. ``dtype=None``: float32 and float64 input
+    (memory maps included) is checked in row blocks and returned uncopied (see
+    :func:`as_2d_array`).
     """
-    xa = check_finite(as_2d_array(x, x_name), x_name)
+    xa = check_finite(as_2d_array(x, x_name, dtype=dtype), x_name)
     if y_discrete:
         ya = as_labels(y, y_name)
     else:
-        ya = check_finite(as_2d_array(y, y_name), y_name)
+        ya = check_finite(as_2d_array(y, y_name, dtype=dtype), y_name)
     if xa.shape[0] != ya.shape[0]:
         raise ValueError(
             f"{x_name} and {y_name}: expected the same number of samples (rows), "
@@ -305,12 +411,12 @@ def resolve_discrete(spec: Any, arr: np.ndarray, name: str, param: str,
         return []
     if isinstance(spec, str):  # "auto"
         limit = min(AUTO_MAX_CLASSES, max(2, arr.shape[0] // 4))
-        out = []
-        for j in range(d):
-            col = arr[:, j]
-            if integer_valued(col) and 2 <= np.unique(col).size <= limit:
-                out.append(j)
-        return out
+        whole = np.ones(d, dtype=bool)  # columns integer-valued in every row so far
+        for _, block in row_blocks(arr):
+            whole[whole] = np.all(block[:, whole] == np.round(block[:, whole]), axis=0)
+            if not whole.any():
+                break
+        return [int(j) for j in np.flatnonzero(whole) if 2 <= np.unique(arr[:, j]).size <= limit]
     if isinstance(spec, (bool, np.bool_)):
         cols = list(range(d))
     else:
