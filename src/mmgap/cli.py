@@ -94,7 +94,7 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                    help="MMG denoiser: residual MLP, or a convolutional U-Net for image-shaped "
                         "x ((n, H, W) or (n, C, H, W) arrays in .npy/.npz); auto = mlp")
     p.add_argument("--width", type=int, default=None,
-                   help="hidden width of the MMG denoiser (default 128; 64 runs about 2.5x "
+                   help="hidden width of the MMG denoiser (default 128; 64 runs about 1.9x "
                         "faster on a CPU at equal accuracy on most bmi40 tasks but under-"
                         "estimates spiral-type couplings, docs/benchmarks/speed.md)")
     p.add_argument("--plot", metavar="PNG", default=None,
