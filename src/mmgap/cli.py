@@ -95,8 +95,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                         "x ((n, H, W) or (n, C, H, W) arrays in .npy/.npz); auto = mlp")
     p.add_argument("--width", type=int, default=None,
                    help="hidden width of the MMG denoiser (default 128; 64 runs about 1.9x "
-                        "faster on a CPU at equal accuracy on most bmi40 tasks but under-"
-                        "estimates spiral-type couplings, docs/benchmarks/speed.md)")
+                        "faster on 2 CPU threads; bmi40 36/40 against 39/40: it under-"
+                        "estimates spiral couplings and the 50+50 dense Gaussian, docs/benchmarks/speed.md)")
     p.add_argument("--plot", metavar="PNG", default=None,
                    help="write the MMSE-gap plot (needs matplotlib) to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
