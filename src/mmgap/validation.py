@@ -390,9 +390,11 @@ def check_discrete_spec(spec: Any, name: str) -> None:
     raise ValueError(f"{name}: expected True, False, 'auto' or a list of columns, got {spec!r}")
 
 
-def integer_valued(col: np.ndarray) -> bool:
-    """True when every value of ``col`` (finite floats) is a whole number."""
-    return bool(np.all(col == np.round(col)))
+def integer_valued(col: np.ndarray, axis: Optional[int] = None):
+    """True when every value of ``col`` (finite floats) is a whole number; with ``axis``,
+    that test per column (a boolean array, e.g. ``axis=0`` over the rows of a block)."""
+    ok = np.all(col == np.round(col), axis=axis)
+    return bool(ok) if axis is None else ok
 
 
 def resolve_discrete(spec: Any, arr: np.ndarray, name: str, param: str,
@@ -413,7 +415,7 @@ def resolve_discrete(spec: Any, arr: np.ndarray, name: str, param: str,
         limit = min(AUTO_MAX_CLASSES, max(2, arr.shape[0] // 4))
         whole = np.ones(d, dtype=bool)  # columns integer-valued in every row so far
         for _, block in row_blocks(arr):
-            whole[whole] = np.all(block[:, whole] == np.round(block[:, whole]), axis=0)
+            whole[whole] = integer_valued(block[:, whole], axis=0)
             if not whole.any():
                 break
         return [int(j) for j in np.flatnonzero(whole) if 2 <= np.unique(arr[:, j]).size <= limit]
