@@ -63,7 +63,7 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
         rec["truth_stderr"] = task.mutual_information_stderr
         quantity = getattr(task, "quantity", "mi")
         rec["quantity"] = quantity
-        sample = task.sample(spec.n_samples, seed=spec.seed)
+        sample = task.shaped(task.sample(spec.n_samples, seed=spec.seed))
         if spec.method in MMG_METHODS or method_trains(spec.method):
             params.setdefault("verbose", False)
         # the task declares which columns are discrete; MMG methods are told exactly that

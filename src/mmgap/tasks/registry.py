@@ -6,7 +6,9 @@ Suites:
     ``"high-mi"`` the high-MI family of the MMG paper: 2-pair sparse normals,
                   dim_x = dim_y = d in {3, 5, 10, 20, 50}, strength in
                   {200, 650, 1100, 1550, 2000} (9.90 ... 14.51 nats), plain, half-cube
-                  and spiral (75 tasks).
+                  and spiral (75 tasks), then (issue 16) the Student-t (df 3) with the
+                  same sparse dispersion, plain and under asinh (50 tasks; 10.20 ... 14.81
+                  nats).
     ``"extra"``   discrete-label and independent (I = 0) tasks.
     ``"cmi"``     conditional-MI tasks (``quantity == "cmi"``, ``sample`` returns
                   (x, y, z), truth I(X; Y | Z)): Gaussian with sparse and dense
@@ -23,6 +25,15 @@ Suites:
                   zero-inflated Poisson and Gaussian/binary mixture of Gao et al. (2017),
                   zero-inflated and censored Gaussians, x with discrete and continuous
                   columns (25 tasks; :mod:`mmgap.tasks.mixed`).
+    ``"fine"``    fine-structure Gaussian mixtures with a Monte Carlo truth (narrow
+                  components: information at high SNR), 1+1 to 5+5 dims, plain, spiral
+                  and asinh (13 tasks; :mod:`mmgap.tasks.fine`).
+    ``"many-pairs"`` k coupled normal pairs out of d dims, d in {10, 20, 50, 100, 160},
+                  k in {2, d/2, d}, total MI in {5, 20, 50, 80} nats (at most 10 per pair),
+                  and half-cube / spiral versions at d in {10, 20, 50}, 20 nats.
+    ``"images-known"`` blob images whose MI equals that of their Gaussian latents
+                  (16x16 and 32x32, 2 or 4 latents, 1 to 10 nats; x and y are images,
+                  ``task.x_shape``; :mod:`mmgap.tasks.blobs`).
     ``"all"``     all of the above, in the order of :data:`SUITES` (so the MI tasks of
                   ``"mixed"`` come after the CMI and entropy tasks); code that only
                   handles (x, y) should filter on ``task.quantity == "mi"``, and code that
@@ -39,15 +50,20 @@ import difflib
 import functools
 from typing import Callable, Dict, List, Optional, Tuple
 
+from mmgap.tasks import blobs
 from mmgap.tasks import conditional as cond
 from mmgap.tasks import entropy as ent
 from mmgap.tasks import families as fam
+from mmgap.tasks import fine
 from mmgap.tasks import mixed as mix
 from mmgap.tasks import transforms as tr
 from mmgap.tasks.task import Task
 
 HIGH_MI_DIMS = (3, 5, 10, 20, 50)
 HIGH_MI_STRENGTHS = (200.0, 650.0, 1100.0, 1550.0, 2000.0)
+HIGH_MI_STUDENT_DF = 3
+MANY_PAIRS_DIMS = (10, 20, 50, 100, 160)
+MANY_PAIRS_MI = (5.0, 20.0, 50.0, 80.0)
 
 Factory = Callable[[], Task]
 
@@ -106,7 +122,57 @@ def _high_mi_factories() -> Dict[str, Factory]:
             for s in HIGH_MI_STRENGTHS:
                 base = _p(fam.multinormal_sparse, d, d, 2, s)
                 factories.append(base if transform is None else _compose(transform, base))
+    # the non-Gaussian versions of issue 16: a Student-t with the same sparse dispersion,
+    # plain and under asinh (the plain asinh of the Gaussian is left out: the rank map
+    # undoes any coordinatewise increasing map, so it repeats half_cube)
+    for transform in (None, tr.asinh):
+        for d in HIGH_MI_DIMS:
+            for s in HIGH_MI_STRENGTHS:
+                base = _p(fam.student_sparse, d, d, 2, s, HIGH_MI_STUDENT_DF)
+                factories.append(base if transform is None else _compose(transform, base))
     return _by_id(factories)
+
+
+def _fine_factories() -> Dict[str, Factory]:
+    clusters = _p(fine.fine_clusters, 5, 8, 0.2)
+    return _by_id(
+        [
+            _p(fine.fine_x, 0.9),
+            _p(fine.fine_x, 0.99),
+            _p(fine.fine_permutation, 4, 0.1),
+            _p(fine.fine_permutation, 8, 0.3),
+            _p(fine.fine_ring, 12, 0.1),
+            _p(fine.fine_ring, 24, 0.05),
+            _p(fine.fine_inliers, 5, 0.2),
+            _p(fine.fine_concentric, 3),
+            _p(fine.fine_clusters, 2, 6, 0.1),
+            clusters,
+            _p(fine.fine_clusters, 5, 16, 0.1),
+            _compose(tr.spiral, clusters),
+            _compose(tr.asinh, _p(fine.fine_concentric, 3)),
+        ]
+    )
+
+
+def _many_pairs_factories() -> Dict[str, Factory]:
+    factories = []
+    for d in MANY_PAIRS_DIMS:
+        for k in sorted({2, d // 2, d}):
+            for mi in MANY_PAIRS_MI:
+                if mi / k <= fam.MAX_PAIR_MI:
+                    factories.append(_p(fam.coupled_pairs, d, k, mi))
+    for d in (10, 20, 50):  # the transformed versions at 20 nats
+        for transform in (tr.half_cube, tr.spiral):
+            factories.append(_compose(transform, _p(fam.coupled_pairs, d, d // 2, 20.0)))
+    return _by_id(factories)
+
+
+def _images_known_factories() -> Dict[str, Factory]:
+    return _by_id(
+        _p(blobs.blob_images, size, m, mi)
+        for size in (16, 32)
+        for m, mi in ((2, 1.0), (2, 4.0), (2, 10.0), (4, 2.0), (4, 5.0), (4, 10.0))
+    )
 
 
 def _extra_factories() -> Dict[str, Factory]:
@@ -219,10 +285,11 @@ def _mixed_factories() -> Dict[str, Factory]:
 
 
 def _task_id_of(factory: Factory) -> str:
-    """The id a factory produces. Builds the task, except for discrete-label tasks whose
-    id is known without the Monte Carlo truth."""
-    if isinstance(factory, functools.partial) and factory.func is fam.discrete_normal:
-        return fam.discrete_normal_id(*factory.args, **factory.keywords)
+    """The id a factory produces. Builds the task, except for constructors with a
+    ``task_id`` attribute (Monte Carlo truths), whose id is known without the integral."""
+    id_of = getattr(getattr(factory, "func", None), "task_id", None)
+    if isinstance(factory, functools.partial) and id_of is not None:
+        return id_of(*factory.args, **factory.keywords)
     return factory().id
 
 
@@ -245,6 +312,9 @@ def _suites() -> Dict[str, Tuple[Tuple[str, Factory], ...]]:
         "cmi": _cmi_factories(),
         "entropy": _entropy_factories(),
         "mixed": _mixed_factories(),
+        "fine": _fine_factories(),
+        "many-pairs": _many_pairs_factories(),
+        "images-known": _images_known_factories(),
     }
     everything: Dict[str, Factory] = {}
     for members in suites.values():
@@ -256,7 +326,8 @@ def _suites() -> Dict[str, Tuple[Tuple[str, Factory], ...]]:
     return {name: tuple(members.items()) for name, members in suites.items()}
 
 
-SUITES: Tuple[str, ...] = ("bmi40", "high-mi", "extra", "cmi", "entropy", "mixed", "all")
+SUITES: Tuple[str, ...] = ("bmi40", "high-mi", "extra", "cmi", "entropy", "mixed", "fine",
+                           "many-pairs", "images-known", "all")
 
 
 def _suite(suite: Optional[str]) -> Tuple[Tuple[str, Factory], ...]:

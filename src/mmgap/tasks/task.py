@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -105,6 +105,9 @@ class Task:
         x_discrete: True when every column of x (shape (n, dim_x), int64) is discrete; a
             tuple of column indices when only those columns of x (float64) are discrete.
             Not allowed for entropy tasks (their truth is a differential entropy).
+        x_shape, y_shape: None, or the image shape (H, W) or (C, H, W) of each row of x
+            (y) when the task's variable is an image; ``sample`` still returns it
+            flattened to (n, dim) and :meth:`shaped` turns the sample into images.
     """
 
     id: str
@@ -120,8 +123,23 @@ class Task:
     z_discrete: Discrete = False
     quantity: str = "mi"
     x_discrete: Discrete = False
+    x_shape: Optional[Tuple[int, ...]] = None
+    y_shape: Optional[Tuple[int, ...]] = None
 
     def __post_init__(self) -> None:
+        for var in ("x", "y"):
+            shape = getattr(self, f"{var}_shape")
+            if shape is None:
+                continue
+            dims = tuple(shape) if isinstance(shape, (tuple, list)) else None
+            if (not dims or len(dims) not in (2, 3)
+                    or any(isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1
+                           for d in dims)
+                    or int(np.prod(dims)) != getattr(self, f"dim_{var}")):
+                raise ValueError(
+                    f"{var}_shape: expected None or (H, W) / (C, H, W) positive integers "
+                    f"whose product is dim_{var} = {getattr(self, f'dim_{var}')}, got {shape!r}")
+            object.__setattr__(self, f"{var}_shape", tuple(int(d) for d in dims))
         if self.quantity not in QUANTITIES:
             raise ValueError(
                 f"quantity: expected one of {list(QUANTITIES)}, got {self.quantity!r}"
@@ -256,6 +274,16 @@ class Task:
                     )
         return tuple(out)
 
+    def shaped(self, arrays: Tuple[np.ndarray, ...]) -> Tuple[np.ndarray, ...]:
+        """A sample with x (and y) reshaped to (n, *x_shape) (``(n, *y_shape)``) where the
+        task declares an image shape; other arrays unchanged (views, no copy)."""
+        out = list(arrays)
+        for i, var in enumerate(("x", "y")[: len(out)]):
+            shape = getattr(self, f"{var}_shape")
+            if shape is not None:
+                out[i] = out[i].reshape((out[i].shape[0],) + shape)
+        return tuple(out)
+
     def to_dict(self) -> Dict[str, Any]:
         """JSON-serialisable metadata (everything but the sampler)."""
         return {
@@ -270,6 +298,8 @@ class Task:
             "x_discrete": _flag_to_json(self.x_discrete),
             "y_discrete": _flag_to_json(self.y_discrete),
             "z_discrete": _flag_to_json(self.z_discrete),
+            "x_shape": None if self.x_shape is None else list(self.x_shape),
+            "y_shape": None if self.y_shape is None else list(self.y_shape),
             "params": self.params,
         }
 

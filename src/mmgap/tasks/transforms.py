@@ -90,6 +90,9 @@ def transform_task(
         dim_z=task.dim_z if dim_z is None else dim_z,
         z_discrete=task.z_discrete,
         quantity=task.quantity,
+        # an image stays an image when the map keeps its dimension
+        x_shape=task.x_shape if dim_x in (None, task.dim_x) else None,
+        y_shape=task.y_shape if dim_y in (None, task.dim_y) else None,
     )
 
 

@@ -1,7 +1,7 @@
 """Closed-form (and one Monte Carlo) true information quantities, in nats. Pure functions.
 
 Mutual information (``gaussian_mi``, ``student_t_mi``, ``additive_uniform_mi``, the
-Monte Carlo ``gaussian_label_mi_monte_carlo``), pointwise MI of a Gaussian
+Monte Carlo ``gaussian_label_mi_monte_carlo`` and ``gaussian_mixture_mi_monte_carlo``), pointwise MI of a Gaussian
 (``gaussian_pointwise_mi``), conditional MI (``gaussian_cmi``, ``student_t_cmi``) and
 differential entropy (``gaussian_entropy``, ``student_t_entropy``,
 ``student_t_entropy_dispersion``, ``uniform_box_entropy``) plus the expectations that
@@ -139,6 +139,69 @@ def gaussian_label_mi_monte_carlo(
         total = e.sum(axis=1)
         neg_entropy = np.einsum("ij,ij->i", e, logits) / total - top[:, 0] - np.log(total)
         values[start : start + m] = np.log(n_classes) + neg_entropy
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(n_samples))
+
+
+def gaussian_mixture_logpdf(
+    v: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+) -> np.ndarray:
+    """log of the mixture density ``sum_k w_k N(v; means[k], covariances[k])`` per row.
+
+    Shapes: v (n, d), weights (K,), means (K, d), covariances (K, d, d) -> (n,).
+    """
+    v = np.asarray(v, dtype=np.float64)
+    terms = np.empty((v.shape[0], len(weights)))
+    for k, (w, mean, cov) in enumerate(zip(weights, means, covariances)):
+        terms[:, k] = np.log(w) + _gaussian_logpdf_zero_mean(v - mean, cov)
+    return logsumexp(terms, axis=1)
+
+
+def gaussian_mixture_pointwise_mi(
+    x: np.ndarray, y: np.ndarray, weights, means, covariances
+) -> np.ndarray:
+    """``log p(x, y) - log p(x) - log p(y)`` per row for (X, Y) drawn from a Gaussian
+    mixture over the concatenated (x, y); the marginals are the mixtures of the
+    components' marginal Gaussians (same weights). Shapes: x (n, dim_x), y (n, dim_y),
+    means (K, dim_x + dim_y), covariances (K, dim_x + dim_y, dim_x + dim_y) -> (n,)."""
+    dx = x.shape[1]
+    means = np.asarray(means, dtype=np.float64)
+    covs = np.asarray(covariances, dtype=np.float64)
+    joint = gaussian_mixture_logpdf(np.hstack([x, y]), weights, means, covs)
+    px = gaussian_mixture_logpdf(x, weights, means[:, :dx], covs[:, :dx, :dx])
+    py = gaussian_mixture_logpdf(y, weights, means[:, dx:], covs[:, dx:, dx:])
+    return joint - px - py
+
+
+def sample_gaussian_mixture(n: int, rng: np.random.Generator, weights, means, choleskys):
+    """n draws (n, d) of the Gaussian mixture given by weights (K,), means (K, d) and the
+    Cholesky factors (K, d, d) of its covariances."""
+    labels = rng.choice(len(weights), size=n, p=np.asarray(weights))
+    noise = rng.standard_normal((n, means.shape[1]))
+    return means[labels] + np.einsum("nij,nj->ni", choleskys[labels], noise)
+
+
+def gaussian_mixture_mi_monte_carlo(
+    weights, means, covariances, dim_x: int, n_samples: int, seed: int,
+    chunk_size: int = 2**15,
+) -> Tuple[float, float]:
+    """Monte Carlo I(X; Y) of a Gaussian mixture over (x, y), x the first ``dim_x``
+    coordinates: the mean of :func:`gaussian_mixture_pointwise_mi` over ``n_samples``
+    draws of the mixture (exact densities; deterministic for a given ``seed``).
+
+    Returns:
+        (mi, stderr): the estimate and its Monte Carlo standard error.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    means = np.asarray(means, dtype=np.float64)
+    covs = np.asarray(covariances, dtype=np.float64)
+    chols = np.linalg.cholesky(covs)
+    rng = np.random.default_rng(seed)
+    values = np.empty(n_samples)
+    for start in range(0, n_samples, chunk_size):
+        m = min(chunk_size, n_samples - start)
+        v = sample_gaussian_mixture(m, rng, weights, means, chols)
+        values[start:start + m] = gaussian_mixture_pointwise_mi(
+            v[:, :dim_x], v[:, dim_x:], weights, means, covs)
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(n_samples))
 
 
