@@ -352,6 +352,13 @@ def test_auto_variant_switches_to_the_adapted_window_on_high_mi():
     wide = rng.normal(size=(100, 40))
     est2 = MMGEstimator(n_steps=5, verbose=False, random_state=0).fit(wide[:, :20], wide[:, 20:])
     assert est2.variant_ == "orthogonal" and "too few" in est2.auto_["reason"]
+    # image-shaped data: the Gaussian check is skipped (blob images near a 2-D manifold
+    # read as high MI there and the adapted window then blew up; docs/benchmarks/hard.md)
+    from mmgap.tasks import get_task
+    task = get_task("blobs-16-2-4.0")
+    xi, yi = task.shaped(task.sample(3000, seed=0))
+    est3 = MMGEstimator(n_steps=5, verbose=False, random_state=0).fit(xi, yi)
+    assert est3.variant_ == "orthogonal" and "image-shaped" in est3.auto_["reason"]
 
 
 def test_estimate_has_p_value_flags_and_calibrated_stderr(gaussian_1d):

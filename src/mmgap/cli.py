@@ -304,7 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "run resumes; a failing run is recorded, not raised. Then `mmgap report OUT`.",
     )
     bench.add_argument("--suite", default=None,
-                       help="bmi40, high-mi, extra, cmi (I(X;Y|Z) tasks), entropy (h(X) tasks) or all")
+                       help="bmi40, high-mi, extra, cmi (I(X;Y|Z) tasks), entropy (h(X) tasks), mixed, "
+                            "fine, many-pairs, images-known or all")
     bench.add_argument("--tasks", default=None, metavar="ID,ID", help="task ids (see `mmgap tasks`)")
     bench.add_argument("--methods", default="mmg", metavar="M,M", help="method names (see `mmgap methods`)")
     bench.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds")
@@ -341,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--rel-tol", type=float, default=0.1, help="... or <= this fraction of the truth")
 
     tasks = sub.add_parser("tasks", formatter_class=_Formatter, help="list ground-truth tasks")
-    tasks.add_argument("--suite", default="all", help="bmi40, high-mi, extra, cmi, entropy, mixed or all")
+    tasks.add_argument("--suite", default="all", help="bmi40, high-mi, extra, cmi, entropy, mixed, fine, many-pairs, "
+                       "images-known or all")
     tasks.add_argument("--json", action="store_true")
 
     sc = sub.add_parser(
