@@ -82,10 +82,22 @@ MI matrices and feature rankings (:mod:`mmgap.tasks.matrix`, issue 14), exact pa
         (``sample(n, seed)`` -> (x, y), ``truth[j]`` = I(X_j; y))
     ``latent_gaussian_mi``, ``bivariate_normal_cell_probabilities``: MI of monotone maps or
     threshold levels of a bivariate normal.
+Harder ground truth (issue 16):
+    ``coupled_pairs(dim, n_pairs, mi)``                ``coupled-pairs-50-25-50.0``
+        (k coupled normal pairs out of d, exact truth; suite ``"many-pairs"``)
+    ``student_sparse(dim_x, dim_y, n_interacting, strength, df)``
+                                                       ``student-sparse-5-5-2-200.0-3``
+    :mod:`mmgap.tasks.fine`: ``fine_x``, ``fine_permutation``, ``fine_ring``, ``fine_inliers``,
+        ``fine_concentric``, ``fine_clusters`` (Gaussian mixtures, Monte Carlo truth; suite
+        ``"fine"``)
+    :mod:`mmgap.tasks.blobs`: ``blob_images(size, n_latent, mi)`` ``blobs-16-2-4.0`` (images
+        with the MI of their latents; ``task.x_shape`` and ``task.shaped(sample)``; suite
+        ``"images-known"``)
 True values (:mod:`mmgap.tasks.truth`):
     ``gaussian_mi``, ``student_t_mi``, ``student_t_mi_correction``, ``additive_uniform_mi``,
     ``gaussian_pointwise_mi``, ``gaussian_cmi``, ``student_t_cmi``, ``gaussian_entropy``,
-    ``student_t_entropy``, ``student_t_entropy_dispersion``, ``uniform_box_entropy``.
+    ``student_t_entropy``, ``student_t_entropy_dispersion``, ``uniform_box_entropy``,
+    ``gaussian_mixture_mi_monte_carlo``.
 
 The array maps behind the transforms (``x * sqrt|x|``, the spiral rotation, the Swiss roll,
 the normal-to-mixture map) are in :mod:`mmgap.tasks.maps`. The MI constructions follow the
@@ -113,11 +125,13 @@ from mmgap.tasks.families import (
     additive_uniform,
     bimodal,
     bivariate_normal,
+    coupled_pairs,
     discrete_normal,
     independent_normal,
     multinormal_dense,
     multinormal_sparse,
     student_identity,
+    student_sparse,
 )
 from mmgap.tasks.matrix import (
     FeatureTargetTask,
@@ -174,6 +188,8 @@ __all__ = [
     "multinormal_dense",
     "multinormal_sparse",
     "student_identity",
+    "student_sparse",
+    "coupled_pairs",
     "independent_normal",
     "discrete_normal",
     "half_cube",
