@@ -404,3 +404,18 @@ def label_entropy_of(labels):
     p = np.bincount(labels) / len(labels)
     p = p[p > 0]
     return float(-(p * np.log(p)).sum())
+
+
+def test_knn_cross_check_runs_on_few_continuous_dims_only():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(600, 2))
+    y = x + 0.5 * rng.normal(size=(600, 2))
+    kw = dict(n_steps=20, verbose=False, random_state=0, n_permutations=0)
+    from mmgap.baselines.ksg import estimate_ksg
+    est = MMGEstimator(**kw).fit(x[:400], y[:400])
+    held = est.estimate(x[400:], y[400:]).diagnostics["knn_check"]
+    assert held == pytest.approx(estimate_ksg(x[400:], y[400:]).mi, rel=1e-9)  # the held-out rows
+    wide = rng.normal(size=(600, 12))
+    assert estimate_mi(wide[:, :6], wide[:, 6:], **kw).diagnostics["knn_check"] is None
+    labels = (x[:, 0] > 0).astype(int)
+    assert estimate_mi(x, labels, **kw).diagnostics["knn_check"] is None

@@ -120,6 +120,19 @@ def test_flags_fire_only_on_their_condition():
     assert _flags(delta=-0.6, delta_stderr=0.01) == ["forms_disagree"]
     assert _flags(delta=-0.4, delta_stderr=0.01) == []
     assert _flags(delta=-0.6, delta_stderr=0.3) == []
+    assert _flags(knn_mi=1.2, ci_high=1.1) == ["knn_above"]
+    assert _flags(knn_mi=1.14, ci_high=1.1) == []  # within the 0.05-nat margin
+    assert _flags(knn_mi=1.2, ci_high=None) == []
+
+
+def test_knn_floor_raises_only_the_upper_end():
+    from mmgap.types import MIResult
+
+    res = MIResult(mi=1.0, stderr=0.05, ci_high_floor=1.3)
+    lo, hi = res.ci95
+    assert hi == pytest.approx(1.3) and lo == pytest.approx(1.0 - 1.959963984540054 * 0.05)
+    assert MIResult(mi=1.0, stderr=0.05, ci_high_floor=0.5).ci95[1] == pytest.approx(1.098, abs=1e-3)
+    assert MIResult(mi=1.0, stderr=0.05, ci_high_floor=1.3, upper_bound=1.2).ci95[1] == 1.2
 
 
 @pytest.mark.parametrize("c,high", [(0.3, 2.0), (1e-4, 9.0), (1e-6, 9.0)])

@@ -22,7 +22,8 @@ from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curv
                        gaussian_tail_share)
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
-from .inference import (FEW_SAMPLES_PER_DIM, PERMUTATION_MAX_ROWS, calibrated_stderr,
+from .inference import (FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX_DIMS, KNN_CHECK_MAX_ROWS,
+                        PERMUTATION_MAX_ROWS, calibrated_stderr,
                         capped_rows, label_entropy, permutation_test, reliability_flags,
                         z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
@@ -30,7 +31,7 @@ from .networks import build_network
 from .preprocessing import ChannelStandardizer, DiscreteColumns, OneHot, make_scaler
 from .training import (DenoisingLoss, DiscretePrior, EpsDenoiser, GaussianPrior, Trainer,
                        ValidationLoss)
-from .types import MIResult, MMGWarning, MMSECurve, PointwiseResult, check_units, nats_to
+from .types import Z95, MIResult, MMGWarning, MMSECurve, PointwiseResult, check_units, nats_to
 from .validation import (RowSubset, as_2d_array, as_labels, check_finite, check_fraction,
                          chunk_rows,
                          check_not_constant, check_positive_int, check_random_state,
@@ -645,6 +646,7 @@ class MMGEstimator(ParamsMixin):
         mi_unclipped = mi
         if bound is not None and mi > bound:
             mi = bound
+        knn_mi = self._knn_cross_check(x, y, ct)
         flags = reliability_flags(
             mi=mi, edge_density=edge_density, window=(self.proposal_.low, self.proposal_.high),
             n_train=self.n_train_, dim_x=self.dim_x_, dim_y=self.dim_y_ + self.dim_z_,
@@ -653,7 +655,9 @@ class MMGEstimator(ParamsMixin):
             time_budget_hit=self.training_log_.stopped_reason == "time budget",
             steps=self.training_log_.steps, adaptive=self.variant_.endswith("adaptive"),
             delta=diff, delta_stderr=se_diff,
-            equal_columns=getattr(self, "equal_columns_", []))
+            equal_columns=getattr(self, "equal_columns_", []),
+            knn_mi=knn_mi, ci_high=min(mi + Z95 * se, math.inf if bound is None else bound))
+        knn_raised = any(f["code"] == "knn_above" for f in flags)
         warnings_list = [f["message"] for f in flags]
         for w in warnings_list:
             warnings.warn(w, MMGWarning, stacklevel=2)
@@ -669,6 +673,7 @@ class MMGEstimator(ParamsMixin):
             "variant_used": self.variant_,
             "auto": self.auto_,
             "edge_mi_density": [nats_to(v, u) for v in edge_density],
+            "knn_check": None if knn_mi is None else nats_to(knn_mi, u),
             "mi_on_training_points": None if train_mi is None else nats_to(train_mi, u),
             "permutation_test": test,
             "proposal": self.proposal_.to_dict(),
@@ -697,7 +702,30 @@ class MMGEstimator(ParamsMixin):
                         p_value=None if test is None else test["p_value"],
                         upper_bound=None if bound is None else nats_to(bound, u),
                         lower_bound_only=any(f["code"] in ("gap_open_upper", "infinite_mi")
-                                             for f in flags))
+                                             for f in flags),
+                        ci_high_floor=nats_to(knn_mi, u) if knn_raised else None)
+
+    def _knn_cross_check(self, x: Any, y: Any, ct) -> Optional[float]:
+        """KSG (k = 5) on the evaluation rows (at most KNN_CHECK_MAX_ROWS, a subset drawn from
+        the seed alone), in nats, for continuous vectors of at most KNN_CHECK_MAX_DIMS
+        dimensions without z; None otherwise (images, discrete columns, z, more dims)."""
+        from .baselines.ksg import _standardise_columns, ksg_mi
+
+        if (ct is not None or getattr(self, "x_image_shape_", None) is not None
+                or getattr(self, "y_image_shape_", None) is not None
+                or getattr(self, "x_discrete_", None) or getattr(self, "y_discrete_", None)
+                or self.dim_x_ + self.dim_y_ > KNN_CHECK_MAX_DIMS):
+            return None
+        xa, ya = as_2d_array(x, "x"), as_2d_array(y, "y")
+        n = xa.shape[0]
+        if n < 50:
+            return None
+        sub = capped_rows(n, KNN_CHECK_MAX_ROWS, self._estimate_seed_ + 4)
+        if sub is not None:
+            xa, ya = xa[sub], ya[sub]
+        mi, _ = ksg_mi(_standardise_columns(np.asarray(xa, dtype=np.float64)),
+                       _standardise_columns(np.asarray(ya, dtype=np.float64)), 5)
+        return mi
 
     def mmse_curve(self, x: Any, y: Any, grid: Optional[np.ndarray] = None,
                    k_draws: int = 4, z: Any = None) -> MMSECurve:

@@ -68,6 +68,8 @@ class MIResult:
     upper_bound : a known cap on the MI (e.g. H(Y) for discrete labels), or None.
     lower_bound_only : the estimate misses part of the MI (e.g. the MMSE gap is still open at
         the edge of the log-SNR window), so the interval has no upper end.
+    ci_high_floor : a value the interval's upper end is raised to (a cross-check estimate
+        that lay above it, e.g. the k-NN check of MMG's ``knn_above`` flag), or None.
     units : "nats" or "bits".
     variant : which estimator/variant produced it (e.g. "orthogonal").
     n_train, n_test : sample sizes used for fitting and for the estimate.
@@ -91,6 +93,7 @@ class MIResult:
     upper_bound: Optional[float] = None
     lower_bound_only: bool = False
     quantity: str = "mi"
+    ci_high_floor: Optional[float] = None
 
     @property
     def value(self) -> float:
@@ -107,6 +110,8 @@ class MIResult:
         if self.p_value is not None and self.p_value > 0.05:
             lo = 0.0  # the test does not reject I = 0 at 5%: 0 stays in the 95% set
         hi = math.inf if self.lower_bound_only else min(self.mi + half, cap)
+        if self.ci_high_floor is not None:
+            hi = max(hi, min(self.ci_high_floor, cap))
         hi = max(hi, 0.0)
         return (min(lo, hi), hi)
 
