@@ -62,7 +62,7 @@ class MixtureSpec:
 
 
 @functools.lru_cache(maxsize=None)
-def _truth_cached(spec_id: str, spec_builder, args) -> Tuple[float, float]:
+def _truth_cached(spec_builder, args) -> Tuple[float, float]:
     spec = spec_builder(*args)
     return gaussian_mixture_mi_monte_carlo(
         spec.weights, spec.means, spec.covariances, spec.dim_x, TRUTH_SAMPLES, TRUTH_SEED
@@ -76,7 +76,7 @@ def _sample(n, rng, weights, means, choleskys, dim_x):
 
 def _task(spec_builder, *args) -> Task:
     spec = spec_builder(*args)
-    mi, stderr = _truth_cached(spec.id, spec_builder, args)
+    mi, stderr = _truth_cached(spec_builder, args)
     weights = np.asarray(spec.weights, dtype=np.float64)
     return Task(
         id=spec.id,
