@@ -170,10 +170,11 @@ def test_help_for_every_command(capsys):
 def test_test_command_prints_p_value_and_decision(npz, capsys):
     code, out, err = run(capsys, ["test", npz, "--permutations", "49", *FAST])
     assert code == 0, err
-    assert out.startswith("p = 0.02 (49 permutations): dependent") and "alpha = 0.05" in out
+    assert out.startswith("p = 0.01 (denoiser 0.02, canonical correlations 0.005, Bonferroni over "
+                          "49 and 199 permutations): dependent") and "alpha = 0.05" in out
     code, out, _ = run(capsys, ["test", npz, "--json", "--alpha", "0.01", *FAST])
     obj = json.loads(out)
-    assert obj["p_value"] == pytest.approx(0.01) and obj["dependent"] is True
+    assert obj["p_value"] == pytest.approx(0.005) and obj["dependent"] is True  # 2 x 1/400
     assert obj["alpha"] == 0.01 and "flags" in obj["diagnostics"]
 
 

@@ -365,11 +365,20 @@ def test_estimate_has_p_value_flags_and_calibrated_stderr(gaussian_1d):
     x, y = gaussian_1d(2000, 3)
     res = estimate_mi(x, y, random_state=0, n_steps=300, verbose=False)
     d = res.diagnostics
-    assert res.p_value == pytest.approx(1 / 100)  # 99 permutations, none as large
+    assert d["permutation_test"]["p_value"] == pytest.approx(1 / 100)  # 99 permutations, none as large
+    assert d["linear_test"]["p_value"] == pytest.approx(1 / 400)  # 399 permutations
+    assert res.p_value == pytest.approx(2 / 400)  # Bonferroni over the two exact tests
     assert d["permutation_test"]["n_permutations"] == 99
     assert res.stderr >= d["stderr_mc"] > 0
-    assert res.stderr == pytest.approx(math.sqrt(d["stderr_mc"] ** 2 + d["direct_minus_orthogonal"] ** 2
-                                                 + (0.015 * res.mi) ** 2))
+    # continuous vectors under the rank map: the Gaussian check applies, the forms weigh 0.25
+    assert d["gaussian_check"] is not None
+    assert res.stderr == pytest.approx(math.sqrt(d["stderr_mc"] ** 2 + (
+        0.25 * d["direct_minus_orthogonal"]) ** 2 + (0.015 * res.mi) ** 2))
+    plain = estimate_mi(x, y, random_state=0, n_steps=300, verbose=False, preprocess="standardize")
+    dp = plain.diagnostics
+    assert dp["gaussian_check"] is None
+    assert plain.stderr == pytest.approx(math.sqrt(dp["stderr_mc"] ** 2 + dp["direct_minus_orthogonal"] ** 2
+                                                   + (0.015 * plain.mi) ** 2))
     assert isinstance(res.flags, list) and d["variant_used"] == "orthogonal"
     assert json.loads(json.dumps(res.to_dict()))["p_value"] == res.p_value
     none = estimate_mi(x, y, random_state=0, n_steps=50, verbose=False, n_permutations=0)
@@ -419,3 +428,45 @@ def test_knn_cross_check_runs_on_few_continuous_dims_only():
     assert estimate_mi(wide[:, :6], wide[:, 6:], **kw).diagnostics["knn_check"] is None
     labels = (x[:, 0] > 0).astype(int)
     assert estimate_mi(x, labels, **kw).diagnostics["knn_check"] is None
+
+
+def test_gaussian_copula_check_applies_to_rank_mapped_vectors_only():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(600, 3))
+    y = x + rng.normal(size=(600, 3))
+    kw = dict(n_steps=20, verbose=False, random_state=0, n_permutations=0)
+    g = estimate_mi(x, y, **kw).diagnostics["gaussian_check"]
+    truth = 3 * 0.5 * math.log(2.0)  # three pairs with correlation 1/sqrt(2)
+    assert abs(g["mi"] - truth) < 4 * g["stderr"] and 0 < g["stderr"] < 0.1
+    labels = (x[:, 0] > 0).astype(int)
+    assert estimate_mi(x, labels, **kw).diagnostics["gaussian_check"] is None
+    assert estimate_mi(x, y, preprocess="standardize", **kw).diagnostics["gaussian_check"] is None
+    assert estimate_mi(x, y, z=rng.normal(size=(600, 1)), **kw).diagnostics["gaussian_check"] is None
+    # fewer than 10 training samples per dimension: no check
+    assert estimate_mi(x[:60], y[:60], **kw).diagnostics["gaussian_check"] is None
+
+
+def test_under_trained_denoiser_is_flagged_and_its_interval_raised_by_the_gaussian_check():
+    # 8+8 dims, 4 strongly coupled pairs (I = 4 log 2.5 = 3.67): 15 steps learn almost nothing
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2000, 8))
+    y = rng.normal(size=(2000, 8))
+    y[:, :4] = 0.9165 * x[:, :4] + 0.4 * y[:, :4]
+    with pytest.warns(mmgap.MMGWarning, match="Gaussian with the data's rank correlations"):
+        res = estimate_mi(x, y, n_steps=15, verbose=False, random_state=0, n_permutations=0)
+    g = res.diagnostics["gaussian_check"]
+    assert "gaussian_above" in [f["code"] for f in res.flags]
+    assert res.mi < g["mi"] - 1.0
+    assert res.ci95[1] == pytest.approx(g["mi"] + 1.959963984540054 * g["stderr"], rel=1e-9)
+    assert g["raises_upper_end"]
+
+
+def test_gaussian_check_survives_save_and_load(tmp_path):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(400, 2))
+    y = x + rng.normal(size=(400, 2))
+    est = MMGEstimator(n_steps=20, verbose=False, random_state=0, n_permutations=0).fit(x, y)
+    est.save(tmp_path / "m")
+    loaded = MMGEstimator.load(tmp_path / "m")
+    assert loaded.gaussian_check_ == est.gaussian_check_
+    assert loaded.estimate(x, y).ci95 == est.estimate(x, y).ci95

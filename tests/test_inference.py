@@ -11,8 +11,10 @@ from scipy.stats import binom
 
 from mmgap.adaptive import gaussian_tail_share
 from mmgap.gap import GaussianOracle
-from mmgap.inference import (EDGE_GAP_ABS, MODEL_ERROR_REL, calibrated_stderr, label_entropy,
-                             permutation_test, reliability_flags)
+from mmgap.inference import (DELTA_WEIGHT_CHECKED, EDGE_GAP_ABS, MODEL_ERROR_REL,
+                             calibrated_stderr, combined_p_value, gaussian_copula_check,
+                             label_entropy, linear_permutation_test, permutation_test,
+                             reliability_flags)
 from mmgap.logsnr import TruncatedLogistic
 from mmgap.types import MIResult, Z95
 
@@ -145,3 +147,69 @@ def test_gaussian_tail_share_matches_closed_form(c, high):
     assert gaussian_tail_share(np.array([1.0]), np.array([c]), high) == pytest.approx(
         above / total, abs=2e-3)
     assert gaussian_tail_share(np.array([1.0]), np.array([1.0]), high) == 0.0
+
+
+def _gauss_pairs(rng, n, dim, rhos):
+    """x, y (n, dim): pairs (x_i, y_i) with correlation rhos[i], the other columns independent."""
+    x = rng.standard_normal((n, dim))
+    y = rng.standard_normal((n, dim))
+    for i, r in enumerate(rhos):
+        y[:, i] = r * x[:, i] + math.sqrt(1 - r * r) * y[:, i]
+    return torch.tensor(x), torch.tensor(y)
+
+
+def test_gaussian_copula_check_is_unbiased_where_the_plug_in_is_not():
+    # 10+10 dims, n = 300: the plug-in Gaussian MI is biased up by about dx dy / 2n = 0.17
+    rng = np.random.default_rng(0)
+    rhos = [0.8, 0.5]
+    truth = -0.5 * sum(math.log(1 - r * r) for r in rhos)
+    out = [gaussian_copula_check(*_gauss_pairs(rng, 300, 10, rhos)) for _ in range(60)]
+    mi = np.array([o["mi"] for o in out])
+    plug = np.array([o["mi_plugin"] for o in out])
+    se_mean = mi.std(ddof=1) / math.sqrt(len(mi))
+    assert abs(mi.mean() - truth) < 3 * se_mean
+    assert plug.mean() - truth > 0.1  # what the correction removes
+    # the reported stderr matches the spread over replicates (within sampling error of an sd)
+    assert 0.75 < np.mean([o["stderr"] for o in out]) / mi.std(ddof=1) < 1.33
+    null = np.array([gaussian_copula_check(*_gauss_pairs(rng, 300, 10, []))["mi"]
+                     for _ in range(60)])
+    assert abs(null.mean()) < 3 * null.std(ddof=1) / math.sqrt(len(null))
+
+
+def test_gaussian_copula_check_needs_more_rows_than_dimensions():
+    rng = np.random.default_rng(1)
+    x, y = _gauss_pairs(rng, 12, 5, [0.5])
+    assert gaussian_copula_check(x, y) is None  # n <= dx + dy + 2
+    assert gaussian_copula_check(x[:, :2], y[:, :2]) is not None
+    singular = torch.cat([x[:, :1], x[:, :1]], 1)
+    assert gaussian_copula_check(singular, y) is None
+
+
+def test_gaussian_above_flag_and_the_weighted_stderr():
+    assert _flags(gauss_mi=1.2, gauss_stderr=0.02, ci_high=1.1) == ["gaussian_above"]
+    assert _flags(gauss_mi=1.13, gauss_stderr=0.02, ci_high=1.1) == []  # within 2 stderr
+    assert _flags(gauss_mi=1.2, gauss_stderr=0.02, ci_high=None) == []
+    assert calibrated_stderr(2.0, 0.03, -0.04, delta_weight=DELTA_WEIGHT_CHECKED) == pytest.approx(
+        math.sqrt(0.03 ** 2 + (DELTA_WEIGHT_CHECKED * 0.04) ** 2 + (MODEL_ERROR_REL * 2.0) ** 2))
+
+
+def test_linear_permutation_test_is_valid_under_independence_and_has_power():
+    rng = np.random.default_rng(7)
+    reps = 300
+    ps = np.array([linear_permutation_test(torch.tensor(rng.standard_t(3, size=(150, 3))),
+                                           torch.tensor(rng.uniform(size=(150, 2))), 39, s)["p_value"]
+                   for s in range(reps)])
+    # exactly valid: P(p <= 2/40) = 0.05; the bound is the binomial 99.9% quantile
+    assert (ps <= 0.05).sum() <= binom.ppf(0.999, reps, 0.05)
+    assert 0.4 < (ps <= 0.5).mean() < 0.6  # and not conservative to uselessness
+    x = rng.normal(size=(150, 3))
+    y = np.c_[0.8 * x[:, 0] + rng.normal(size=150), rng.normal(size=150)]
+    out = linear_permutation_test(torch.tensor(x), torch.tensor(y), 399, 0)
+    assert out["p_value"] == pytest.approx(1 / 400) and out["n_rows"] == 150
+    assert linear_permutation_test(torch.tensor(x[:5]), torch.tensor(y[:5]), 39, 0) is None
+
+
+def test_combined_p_value_is_bonferroni():
+    assert combined_p_value(0.01, 0.2) == pytest.approx(0.02)
+    assert combined_p_value(0.6, 0.7) == 1.0
+    assert combined_p_value(0.03, None) == 0.03 and combined_p_value(None, None) is None

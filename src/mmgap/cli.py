@@ -82,7 +82,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                         "window (see README)")
     p.add_argument("--permutations", type=int, default=99,
                    help="permutations of y within the held-out part for the independence "
-                        "test (MMG methods; 0 = no test)")
+                        "test, and of the training rows for its canonical-correlation part "
+                        "(MMG methods; 0 = no test)")
     p.add_argument("--alpha", type=float, default=0.05,
                    help="level of the independence test's decision")
     _add_run_args(p, "training steps (default: the method's own; 6000 for MMG)")
@@ -189,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "training part; y is then permuted within the held-out part (--test-size) "
                     "and the fitted denoiser re-evaluated --permutations times. The p-value "
                     "(1 + #{permuted >= observed}) / (1 + permutations) is exactly valid: under "
-                    "independence P(p <= alpha) <= alpha. Prints the p-value, the decision at "
+                    "independence P(p <= alpha) <= alpha. For continuous vectors (rank map, no "
+                    "Z) a second exact permutation test of the training rows' canonical "
+                    "correlations runs too (4 x --permutations + 3 permutations), and the "
+                    "p-value is min(1, 2 min(p1, p2)) "
+                    "(Bonferroni, still exactly valid). Prints the p-value, the decision at "
                     "--alpha and the MI estimate. Same data options as `estimate`. With Z "
                     "(--z, --z-cols, --z-key) it tests H0: I(X;Y|Z) = 0 by permuting y only "
                     "among held-out points with equal z (--z-discrete: exact) or nearby z "
@@ -603,8 +608,12 @@ def _decision(res, alpha: float) -> str:
     t = res.diagnostics.get("permutation_test") or {}
     verdict = ("dependent (independence rejected)" if res.p_value <= alpha
                else "no evidence of dependence (independence not rejected)")
-    return (f"p = {res.p_value:.4g} ({t.get('n_permutations', '?')} permutations): {verdict} "
-            f"at alpha = {alpha}")
+    lin = res.diagnostics.get("linear_test")
+    n = t.get("n_permutations", "?")
+    how = (f"denoiser {t['p_value']:.4g}, canonical correlations {lin['p_value']:.4g}, "
+           f"Bonferroni over {n} and {lin['n_permutations']} permutations"
+           if lin and t.get("p_value") is not None else f"{n} permutations")
+    return f"p = {res.p_value:.4g} ({how}): {verdict} at alpha = {alpha}"
 
 
 def cmd_estimate(args) -> int:

@@ -12,7 +12,7 @@ import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -22,10 +22,12 @@ from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curv
                        gaussian_tail_share)
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
-from .inference import (FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX_DIMS, KNN_CHECK_MAX_ROWS,
-                        PERMUTATION_MAX_ROWS, calibrated_stderr,
-                        capped_rows, label_entropy, permutation_test, reliability_flags,
-                        z_strata)
+from .inference import (DELTA_WEIGHT_CHECKED, FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX_DIMS,
+                        LINEAR_TEST_PERMUTATIONS,
+                        KNN_CHECK_MAX_ROWS, PERMUTATION_MAX_ROWS, calibrated_stderr,
+                        capped_rows, combined_p_value, gaussian_copula_check, label_entropy,
+                        linear_permutation_test, permutation_test,
+                        reliability_flags, upper_end_floor, z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
 from .preprocessing import ChannelStandardizer, DiscreteColumns, OneHot, make_scaler
@@ -89,7 +91,11 @@ class MMGEstimator(ParamsMixin):
         Gaussian check misreads data near a manifold). The choice is in ``variant_`` and
         ``diagnostics["auto"]``.
     n_permutations : permutations of y within the evaluation points for the independence
-        test in ``estimate`` (``MIResult.p_value``; 0 = no test). Default 99 (p-values in steps of 0.01).
+        test in ``estimate`` (``MIResult.p_value``; 0 = no test). Default 99 (p-values in steps
+        of 0.01). For continuous vectors under the rank map without z, ``fit`` also runs an
+        exact permutation test of the training rows' canonical correlations with
+        4 n_permutations + 3 permutations (``diagnostics["linear_test"]``) and ``p_value`` is
+        the Bonferroni combination min(1, 2 min(p_denoiser, p_linear)) (design note 22).
     n_steps : training steps (budget, default 6000). max_seconds : optional wall-clock budget for training.
     batch_size, learning_rate, weight_decay : optimiser settings (AdamW, warm-up + cosine).
         weight_decay None (auto) is IMAGE_WEIGHT_DECAY (0.3) when x or y is image-shaped and 0
@@ -467,6 +473,13 @@ class MMGEstimator(ParamsMixin):
                                 if isinstance(self.x_scaler_, DiscreteColumns) else None)
         cv = None
         self.n_train_ = int(xt.shape[0])
+        # the cross-checks see every training row (validation rows included): they do not
+        # involve the network (design notes 21 and 22)
+        self.gaussian_check_ = self._gaussian_check(xt, yt, ct)
+        self.linear_test_ = (None if self.gaussian_check_ is None or self.n_permutations == 0
+                             else linear_permutation_test(
+                                 xt, yt, LINEAR_TEST_PERMUTATIONS(self.n_permutations),
+                                 seed_est + 5))
         n_val = self._n_validation(self.n_train_)
         if 0 < round(self.validation_fraction * self.n_train_) < 20:
             logger.info("validation_fraction leaves fewer than 20 points; validation is off")
@@ -562,6 +575,19 @@ class MMGEstimator(ParamsMixin):
         return chosen, {"gaussian_tail_share": share, "threshold": AUTO_TAIL_SHARE,
                         "variant": chosen}
 
+    def _gaussian_check(self, xt: torch.Tensor, yt: torch.Tensor, ct) -> Optional[Dict[str, float]]:
+        """:func:`mmgap.inference.gaussian_copula_check` on the prepared training rows, for
+        continuous vectors under the default rank map without z and with at least
+        FEW_SAMPLES_PER_DIM samples per dimension; None otherwise (the Gaussian-copula MI is
+        a cross-check only when every column is normal: images, discrete columns and other
+        preprocessing are left out)."""
+        if (ct is not None or self.preprocess != "rank" or self._y_placeholder
+                or self.x_image_shape_ is not None or self.y_image_shape_ is not None
+                or self.x_discrete_ or self.y_discrete_ or self.y_labels_
+                or int(xt.shape[0]) < FEW_SAMPLES_PER_DIM * (int(xt.shape[1]) + int(yt.shape[1]))):
+            return None
+        return gaussian_copula_check(xt, yt)
+
     def _weight_decay(self) -> float:
         if self.weight_decay is not None:
             return float(self.weight_decay)
@@ -589,10 +615,15 @@ class MMGEstimator(ParamsMixin):
 
         ``stderr`` is ``inference.calibrated_stderr``: the Monte Carlo error of this estimate
         given the network (``diagnostics["stderr_mc"]``: the finite evaluation set and the
-        draws), the disagreement of the two integrand forms, and a floor of 1.5% of the
+        draws), the disagreement of the two integrand forms (weighted 0.25 where the
+        Gaussian-copula cross-check applies, 1 elsewhere), and a floor of 1.5% of the
         estimate for training randomness and bias (chosen on seed 0 of bmi40 and the high-MI
-        tasks; docs/benchmarks/calibration.md). ``p_value`` tests I(X;Y) = 0 by permuting y
-        within these points; it is exactly valid only when the network never saw them.
+        tasks; docs/benchmarks/calibration.md). For continuous vectors under the rank map
+        without z, ``diagnostics["gaussian_check"]`` holds the bias-corrected Gaussian-copula
+        MI of the training rows, and the interval's upper end reaches at least its upper 95%
+        limit (flag ``gaussian_above`` when it lies well above). ``p_value`` tests I(X;Y) = 0 by permuting y
+        within these points (exactly valid only when the network never saw them), combined
+        with the linear test of ``fit`` where there is one (see ``n_permutations``).
         ``diagnostics["flags"]`` lists what the interval cannot account for.
 
         With ``z`` (the estimator was fitted with z), the result is I(X;Y|Z)
@@ -609,7 +640,9 @@ class MMGEstimator(ParamsMixin):
         mi, se_mc = draws.estimate(form)
         mi_o, se_o = draws.estimate(other)
         diff, se_diff = mc_mean_stderr(draws.mi_values("direct") - draws.mi_values("orthogonal"))
-        se = calibrated_stderr(mi, se_mc, diff)
+        gauss = getattr(self, "gaussian_check_", None)
+        se = calibrated_stderr(mi, se_mc, diff,
+                               delta_weight=1.0 if gauss is None else DELTA_WEIGHT_CHECKED)
         gen = torch.Generator(device=self.device_).manual_seed(self._estimate_seed_ + 2)
         # MI density 1/2 gap(logsnr) at the two edges of the window, on up to 1024 points;
         m = min(n, 1024)
@@ -647,6 +680,7 @@ class MMGEstimator(ParamsMixin):
         if bound is not None and mi > bound:
             mi = bound
         knn_mi = self._knn_cross_check(x, y, ct)
+        ci_high = min(mi + Z95 * se, math.inf if bound is None else bound)
         flags = reliability_flags(
             mi=mi, edge_density=edge_density, window=(self.proposal_.low, self.proposal_.high),
             n_train=self.n_train_, dim_x=self.dim_x_, dim_y=self.dim_y_ + self.dim_z_,
@@ -656,8 +690,12 @@ class MMGEstimator(ParamsMixin):
             steps=self.training_log_.steps, adaptive=self.variant_.endswith("adaptive"),
             delta=diff, delta_stderr=se_diff,
             equal_columns=getattr(self, "equal_columns_", []),
-            knn_mi=knn_mi, ci_high=min(mi + Z95 * se, math.inf if bound is None else bound))
-        knn_raised = any(f["code"] == "knn_above" for f in flags)
+            knn_mi=knn_mi, ci_high=ci_high,
+            gauss_mi=None if gauss is None else gauss["mi"],
+            gauss_stderr=0.0 if gauss is None else gauss["stderr"])
+        # the upper end reaches the cross-checks (design notes 20 and 21)
+        floor = upper_end_floor(ci_high, knn_mi=knn_mi, gauss=gauss,
+                                knn_fired=any(f["code"] == "knn_above" for f in flags))
         warnings_list = [f["message"] for f in flags]
         for w in warnings_list:
             warnings.warn(w, MMGWarning, stacklevel=2)
@@ -674,8 +712,12 @@ class MMGEstimator(ParamsMixin):
             "auto": self.auto_,
             "edge_mi_density": [nats_to(v, u) for v in edge_density],
             "knn_check": None if knn_mi is None else nats_to(knn_mi, u),
+            "gaussian_check": None if gauss is None else {
+                "mi": nats_to(gauss["mi"], u), "stderr": nats_to(gauss["stderr"], u),
+                "raises_upper_end": bool(gauss["mi"] + Z95 * gauss["stderr"] > ci_high)},
             "mi_on_training_points": None if train_mi is None else nats_to(train_mi, u),
             "permutation_test": test,
+            "linear_test": getattr(self, "linear_test_", None),
             "proposal": self.proposal_.to_dict(),
             "adaptation": self.adaptation_,
             "k_draws": k,
@@ -699,11 +741,13 @@ class MMGEstimator(ParamsMixin):
                         quantity="cmi" if ct is not None else "mi",
                         n_train=self.n_train_, n_test=n,
                         seconds=time.perf_counter() - t0, diagnostics=diagnostics,
-                        p_value=None if test is None else test["p_value"],
+                        p_value=None if test is None else combined_p_value(
+                            test["p_value"], (getattr(self, "linear_test_", None)
+                                              or {}).get("p_value")),
                         upper_bound=None if bound is None else nats_to(bound, u),
                         lower_bound_only=any(f["code"] in ("gap_open_upper", "infinite_mi")
                                              for f in flags),
-                        ci_high_floor=nats_to(knn_mi, u) if knn_raised else None)
+                        ci_high_floor=None if floor is None else nats_to(floor, u))
 
     def _knn_cross_check(self, x: Any, y: Any, ct) -> Optional[float]:
         """KSG (k = 5) on the evaluation rows (at most KNN_CHECK_MAX_ROWS, a subset drawn from
@@ -792,6 +836,8 @@ class MMGEstimator(ParamsMixin):
                 "y_image_shape": self.y_image_shape_,
                 "adaptation": self.adaptation_, "estimate_seed": self._estimate_seed_,
                 "variant": self.variant_, "auto": self.auto_,
+                "gaussian_check": getattr(self, "gaussian_check_", None),
+                "linear_test": getattr(self, "linear_test_", None),
                 "label_entropy": getattr(self, "label_entropy_", None),
                 "x_scaler": None if self.x_scaler_ is None else self.x_scaler_.to_dict(),
                 "y_scaler": None if self.y_scaler_ is None else self.y_scaler_.to_dict(),

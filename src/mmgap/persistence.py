@@ -175,6 +175,18 @@ def _validate(cfg, cls) -> Dict[str, Any]:
         out[key] = _get(f, key, "fitted", (bool,), optional=True)
     out["adaptation"] = _get(f, "adaptation", "fitted", dict, optional=True)
     out["auto"] = _get(f, "auto", "fitted", dict, optional=True)
+    # absent in saves from before the Gaussian-copula cross-check: no check
+    g = _get(f, "gaussian_check", "fitted", dict, optional=True)
+    if g is not None:
+        _get(g, "mi", "fitted.gaussian_check", (int, float))
+        _get(g, "stderr", "fitted.gaussian_check", (int, float), nonneg=True)
+    out["gaussian_check"] = g
+    lin = _get(f, "linear_test", "fitted", dict, optional=True)
+    if lin is not None:
+        p = _get(lin, "p_value", "fitted.linear_test", (int, float), positive=True)
+        if p > 1:
+            raise _Invalid(f"fitted.linear_test.p_value: expected a number in (0, 1], got {p!r}")
+    out["linear_test"] = lin
     out["variant"] = _get(f, "variant", "fitted", str, optional=True)
     out["label_entropy"] = _get(f, "label_entropy", "fitted", (int, float), optional=True,
                                 nonneg=True)
@@ -239,6 +251,8 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
     if est.variant_ == "auto":
         raise ValueError(f"path: {cfg_file}: fitted.variant: expected a resolved variant, got 'auto'")
     est.auto_ = v["auto"]
+    est.gaussian_check_ = v["gaussian_check"]
+    est.linear_test_ = v["linear_test"]
     if v["label_entropy"] is not None:
         est.label_entropy_ = float(v["label_entropy"])
     est._estimate_seed_ = v["estimate_seed"]
