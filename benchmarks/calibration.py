@@ -9,6 +9,8 @@ Usage:
     # digit for digit by the same seed; the cross-checks are fitted on the same split)
     python benchmarks/calibration.py replay docs/benchmarks/calibration/bmi40 \
         --out docs/benchmarks/calibration/bmi40_replay
+    python benchmarks/calibration.py replay-tests docs/benchmarks/calibration/null.jsonl \
+        --out docs/benchmarks/calibration/null_replay.jsonl
     # the null suite: 100 independent data sets (dims 1-50; Gaussian, Student-t, uniform and
     # image-shaped x; n 1,000-10,000), `mmg` p-values
     python benchmarks/calibration.py null --out docs/benchmarks/calibration/null.jsonl --jobs 2
@@ -283,16 +285,19 @@ def replay_record(r):
     k-NN check on the exact held-out rows), and the recorded numbers are put through the
     library's stderr, flag and floor functions."""
     from mmgap.inference import (DELTA_WEIGHT_CHECKED, GAUSS_CHECK_Z, KNN_CHECK_MARGIN,
-                                 calibrated_stderr, upper_end_floor)
+                                 calibrated_stderr, combined_p_value, upper_end_floor)
     from mmgap.methods import run_method
     from mmgap.tasks import get_task
     from mmgap.types import MIResult, Z95
 
     task = get_task(r["task"])
     x, y = task.shaped(task.sample(int(r["n_samples"]), seed=int(r["seed"])))[:2]
-    params = dict(r.get("params") or {}, n_steps=1, n_permutations=0, verbose=False)
+    params = dict(r.get("params") or {}, n_steps=1, verbose=False)
     d = run_method(r["method"], x, y, random_state=int(r["seed"]), **params).diagnostics
     gauss, knn = d.get("gaussian_check"), d.get("knn_check")
+    lin = d.get("linear_test")  # the training rows' test: the same rows and seed as the run
+    p_value = combined_p_value(r.get("p_value"),
+                               None if lin is None or r.get("p_value") is None else lin["p_value"])
     est = r["estimate"]
     se_mc = r.get("stderr_mc", r["stderr"])  # older records: stderr was the Monte Carlo part
     se = calibrated_stderr(est, se_mc, r["mi_direct"] - r["mi_orthogonal"],
@@ -305,11 +310,14 @@ def replay_record(r):
     if gauss is not None and gauss["mi"] - GAUSS_CHECK_Z * gauss["stderr"] > ci_high:
         flags.append("gaussian_above")
     floor = upper_end_floor(ci_high, knn_mi=knn, knn_fired=knn_fired, gauss=gauss)
-    res = MIResult(mi=est, stderr=se, p_value=r.get("p_value"), ci_high_floor=floor,
+    res = MIResult(mi=est, stderr=se, p_value=p_value, ci_high_floor=floor,
                    lower_bound_only=any(f in ("gap_open_upper", "infinite_mi") for f in flags))
     lo, hi = res.ci95
-    return dict(r, stderr=se, stderr_mc=se_mc, ci95=[lo, hi if math.isfinite(hi) else None],
-                flags=flags, gaussian_check=gauss, knn_check=knn, replayed=True)
+    out = dict(r, stderr=se, stderr_mc=se_mc, ci95=[lo, hi if math.isfinite(hi) else None],
+               flags=flags, gaussian_check=gauss, knn_check=knn, linear_test=lin, replayed=True)
+    if r.get("p_value") is not None:
+        out.update(p_value=p_value, p_denoiser=r["p_value"])
+    return out
 
 
 def replay(src, out_dir, methods=None):
@@ -328,6 +336,36 @@ def replay(src, out_dir, methods=None):
             if (r["task"], r["method"], r["seed"]) in done:
                 continue
             fh.write(json.dumps(replay_record(r)) + "\n")
+            fh.flush()
+
+
+def replay_tests(src, out_path):
+    """The null or power suite file ``src`` with today's MMG p-value: the recorded denoiser
+    p-value (the same seed reproduces it) combined with the linear test of the same training
+    rows, obtained from a one-step fit on the same split (the linear test does not depend on
+    training). Other methods' results are copied unchanged."""
+    import mmgap
+    from mmgap.inference import combined_p_value
+
+    out = Path(out_path)
+    done = set()
+    if out.exists():
+        done = {r["id"] for r in map(json.loads, out.open())}
+    with out.open("a") as fh:
+        for line in open(src):
+            r = json.loads(line)
+            m = r["results"].get("mmg", {})
+            if r["id"] in done or "p_value" not in m:
+                continue
+            x, y = (null_data if r["suite"] == "null" else power_data)(r)
+            seed = r["id"] if isinstance(r["id"], int) else _stable_seed(r["id"]) % 10000
+            d = mmgap.estimate_mi(x, y, random_state=seed, n_steps=1, verbose=False).diagnostics
+            lin = d.get("linear_test")
+            r["results"]["mmg"] = dict(m, p_denoiser=m["p_value"],
+                                       p_linear=None if lin is None else lin["p_value"],
+                                       p_value=combined_p_value(
+                                           m["p_value"], None if lin is None else lin["p_value"]))
+            fh.write(json.dumps(r) + "\n")
             fh.flush()
 
 
@@ -386,6 +424,9 @@ def main():
     rp.add_argument("src", help="a `mmgap bench` folder")
     rp.add_argument("--out", required=True, help="folder for the replayed results.jsonl")
     rp.add_argument("--methods", default=None, help="comma-separated; default: every method")
+    tr = sub.add_parser("replay-tests", help="today's MMG p-value on a recorded null/power file")
+    tr.add_argument("src")
+    tr.add_argument("--out", required=True)
     s = sub.add_parser("summary")
     s.add_argument("files", nargs="+")
     s.add_argument("--alpha", type=float, default=0.05)
@@ -394,6 +435,8 @@ def main():
         print(coverage(a.dirs, tuple(a.select_seeds), exclude=a.exclude))
     elif a.cmd == "replay":
         replay(a.src, a.out, None if a.methods is None else a.methods.split(","))
+    elif a.cmd == "replay-tests":
+        replay_tests(a.src, a.out)
     elif a.cmd == "summary":
         print(summary(a.files, a.alpha))
     else:

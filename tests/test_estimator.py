@@ -452,8 +452,10 @@ def test_under_trained_denoiser_is_flagged_and_its_interval_raised_by_the_gaussi
     x = rng.normal(size=(2000, 8))
     y = rng.normal(size=(2000, 8))
     y[:, :4] = 0.9165 * x[:, :4] + 0.4 * y[:, :4]
+    est = MMGEstimator(n_steps=15, verbose=False, random_state=0, n_permutations=0)
+    est.fit(x[:1600], y[:1600])
     with pytest.warns(mmgap.MMGWarning, match="Gaussian with the data's rank correlations"):
-        res = estimate_mi(x, y, n_steps=15, verbose=False, random_state=0, n_permutations=0)
+        res = est.estimate(x[1600:], y[1600:])
     g = res.diagnostics["gaussian_check"]
     assert "gaussian_above" in [f["code"] for f in res.flags]
     assert res.mi < g["mi"] - 1.0
@@ -470,3 +472,24 @@ def test_gaussian_check_survives_save_and_load(tmp_path):
     loaded = MMGEstimator.load(tmp_path / "m")
     assert loaded.gaussian_check_ == est.gaussian_check_
     assert loaded.estimate(x, y).ci95 == est.estimate(x, y).ci95
+
+
+def test_estimate_mi_repairs_gaussian_above_by_refitting_with_the_gaussian_prior(recwarn):
+    # the same under-trained case: estimate_mi applies the cure and says so
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2000, 8))
+    y = rng.normal(size=(2000, 8))
+    y[:, :4] = 0.9165 * x[:, :4] + 0.4 * y[:, :4]
+    truth = -0.5 * 4 * math.log(1 - 0.9165 ** 2 / (0.9165 ** 2 + 0.16))
+    kw = dict(n_steps=15, verbose=False, random_state=0, n_permutations=0)
+    res = estimate_mi(x, y, **kw)
+    rep = res.diagnostics["repair"]
+    assert rep["action"] == "refitted with gaussian_prior=True"
+    assert "gaussian_above" in rep["first_fit"]["flags"]
+    assert rep["first_fit"]["mi"] < truth - 1.0 and abs(res.mi - truth) < 0.1 * truth
+    assert "gaussian_above" not in [f["code"] for f in res.flags]
+    assert not [w for w in recwarn if "rank correlations" in str(w.message)]  # repaired: no warning
+    # a choice the user made is respected: no repair, the flag stays
+    with pytest.warns(mmgap.MMGWarning, match="rank correlations"):
+        kept = estimate_mi(x, y, gaussian_prior=False, **kw)
+    assert "repair" not in kept.diagnostics and "gaussian_above" in [f["code"] for f in kept.flags]

@@ -147,3 +147,14 @@ def test_discrete_tasks_keep_their_labels():
     np.testing.assert_allclose(x, maps.half_cube(bx))
     with pytest.raises(ValueError, match="discrete"):
         transform_task(base, "neg", np.negative, np.negative)
+
+
+def test_transform_task_keeps_discrete_x_and_refuses_to_map_it():
+    from mmgap.tasks.mixed import mixed_blocks
+
+    base = mixed_blocks(2, 3, 5, 0.75)
+    assert base.x_discrete == (0, 2)
+    kept = transform_task(base, "neg", None, np.negative)
+    assert kept.x_discrete == base.x_discrete
+    with pytest.raises(ValueError, match="discrete x"):
+        transform_task(base, "neg", np.negative, None)

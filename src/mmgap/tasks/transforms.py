@@ -62,6 +62,9 @@ def transform_task(
             f"task: {task.id!r} is an entropy task; h(X) changes under a map, so use "
             "mmgap.tasks.entropy.transform_entropy_task"
         )
+    if map_x is not None and task.x_discrete:
+        raise ValueError(f"task: {task.id!r} has discrete x columns ({task.x_discrete!r}); "
+                         "a map would change what is discrete, so only y can be transformed")
     if map_y is not None and task.y_discrete:
         raise ValueError(f"task: {task.id!r} has a discrete label y; only x can be transformed")
     if map_z is not None and task.quantity != "cmi":
@@ -86,6 +89,7 @@ def transform_task(
         params=params,
         name=f"{prefix} @ {task.name}",
         mutual_information_stderr=task.mutual_information_stderr,
+        x_discrete=task.x_discrete,
         y_discrete=task.y_discrete,
         dim_z=task.dim_z if dim_z is None else dim_z,
         z_discrete=task.z_discrete,
