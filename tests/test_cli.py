@@ -186,3 +186,18 @@ def test_test_command_prints_p_value_and_decision(npz, capsys):
 def test_test_command_bad_options(npz, capsys, argv, message):
     code, _, err = run(capsys, ["test", npz, *argv, *FAST])
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_estimate_reports_a_repair(tmp_path, capsys):
+    # 8+8 dims, 4 strongly coupled pairs, 15 steps: gaussian_above fires, the refit is reported
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2000, 8))
+    y = rng.normal(size=(2000, 8))
+    y[:, :4] = 0.9165 * x[:, :4] + 0.4 * y[:, :4]
+    path = tmp_path / "pairs.npz"
+    np.savez(path, x=x, y=y)
+    code, out, err = run(capsys, ["estimate", path, "--steps", "15", "--quiet", "--permutations", "0"])
+    assert code == 0, err
+    line = [ln for ln in out.splitlines() if ln.startswith("repair:")]
+    assert len(line) == 1 and "gaussian_above on the first fit" in line[0]
+    assert "refitted with gaussian_prior=True" in line[0]

@@ -20,7 +20,7 @@ ALLOWED = {
     "training.py": {"logsnr", "gap", "distributed"},
     # torchrun helpers; torch imported lazily, torch.distributed only when launched
     "distributed.py": {"types"},
-    "inference.py": {"logsnr", "gap"},
+    "inference.py": {"logsnr", "gap", "types"},
     "persistence.py": {"base", "logsnr", "networks", "preprocessing", "training"},
     "plotting.py": {"types"},
     "dataio.py": set(),

@@ -127,7 +127,9 @@ def test_permutation_test_on_a_capped_subset(monkeypatch):
     x, y = _pair(700, seed=6)
     _, dep, _ = fit_estimate(x, y, random_state=0, **FAST)  # 140 held-out rows, 80 tested
     assert dep.diagnostics["permutation_test"]["n_points"] == 80 and dep.n_test == 140
-    assert dep.p_value == pytest.approx(0.05)  # the smallest possible with 19 permutations
+    # the smallest possible with 19 permutations
+    assert dep.diagnostics["permutation_test"]["p_value"] == pytest.approx(0.05)
+    assert dep.p_value == pytest.approx(2 / 80)  # with the linear test's 79 (Bonferroni)
     rng = np.random.default_rng(7)
     _, ind, _ = fit_estimate(x, rng.standard_normal((700, 2)), random_state=0, **FAST)
     assert ind.diagnostics["permutation_test"]["n_points"] == 80

@@ -594,6 +594,12 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
               f"{d['training']['steps_per_second']} steps/s on {d['device']})")
         if res.p_value is not None and getattr(args, "command", None) != "test":
             _emit(f"test:     {_decision(res, args.alpha)}")
+        rep = d.get("repair")
+        if rep:
+            first = rep["first_fit"]
+            hi = "inf" if first["ci95"][1] is None else f"{first['ci95'][1]:.3f}"
+            _emit(f"repair:   {rep['flag']} on the first fit ({first['mi']:.3f}, 95% CI "
+                  f"{first['ci95'][0]:.3f}–{hi}): {rep['action']}")
         for f in d.get("flags", []):
             action = "" if f["action"] == "none" else f" [{f['action']}]"
             _emit(f"flag:     {f['code']}: {f['message']}{action}")

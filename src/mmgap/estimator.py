@@ -23,8 +23,8 @@ from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curv
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
 from .inference import (DELTA_WEIGHT_CHECKED, FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX_DIMS,
-                        LINEAR_TEST_PERMUTATIONS,
-                        KNN_CHECK_MAX_ROWS, PERMUTATION_MAX_ROWS, calibrated_stderr,
+                        KNN_CHECK_MAX_ROWS, LINEAR_TEST_PERMUTATIONS, PERMUTATION_MAX_ROWS,
+                        calibrated_stderr,
                         capped_rows, combined_p_value, gaussian_copula_check, label_entropy,
                         linear_permutation_test, permutation_test,
                         reliability_flags, upper_end_floor, z_strata)
@@ -621,8 +621,8 @@ class MMGEstimator(ParamsMixin):
         tasks; docs/benchmarks/calibration.md). For continuous vectors under the rank map
         without z, ``diagnostics["gaussian_check"]`` holds the bias-corrected Gaussian-copula
         MI of the training rows, and the interval's upper end reaches at least its upper 95%
-        limit (flag ``gaussian_above`` when it lies well above). ``p_value`` tests I(X;Y) = 0 by permuting y
-        within these points (exactly valid only when the network never saw them), combined
+        limit (flag ``gaussian_above`` when it lies well above). ``p_value`` tests I(X;Y) = 0
+        by permuting y within these points (exactly valid only when the network never saw them), combined
         with the linear test of ``fit`` where there is one (see ``n_permutations``).
         ``diagnostics["flags"]`` lists what the interval cannot account for.
 

@@ -471,7 +471,8 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
                            "dimensions with few dependent ones): try gaussian_prior=True (the "
                            "network then corrects a Gaussian denoiser) or more samples",
                            "the interval's upper end raised to the Gaussian "
-                           "value's upper 95% limit"))
+                           "value's upper 95% limit (estimate_mi refits with "
+                           "gaussian_prior=True)"))
     if time_budget_hit:
         flags.append(_flag("time_budget", f"training stopped by the time budget after {steps} "
                            "steps; the denoiser may be under-trained", "none"))

@@ -92,7 +92,8 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
         if res.p_value is not None:
             rec["p_value"] = res.p_value
         for key in ("mi_direct", "mi_orthogonal", "stderr_mc", "variant_used",
-                    "edge_mi_density", "mi_on_training_points", "knn_check", "gaussian_check"):
+                    "edge_mi_density", "mi_on_training_points", "knn_check", "gaussian_check",
+                    "repair"):
             if key in d:
                 rec[key] = d[key]
         if "flags" in d:
