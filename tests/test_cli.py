@@ -27,6 +27,8 @@ def test_estimate_npz_text(npz, capsys):
     assert code == 0, err
     first = out.splitlines()[0]
     assert first.startswith("I(X;Y) = ") and "nats (95% CI" in first and "320/80 samples" in first
+    checks = [ln for ln in out.splitlines() if ln.startswith("checks:")]
+    assert len(checks) == 1 and "Gaussian copula" in checks[0] and "KSG" in checks[0]
 
 
 def test_estimate_json_has_required_keys(npz, capsys):

@@ -594,6 +594,15 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
               f"{d['training']['steps_per_second']} steps/s on {d['device']})")
         if res.p_value is not None and getattr(args, "command", None) != "test":
             _emit(f"test:     {_decision(res, args.alpha)}")
+        checks = []
+        if d.get("gaussian_check"):
+            g = d["gaussian_check"]
+            checks.append(f"Gaussian copula {g['mi']:.3f} \u00b1 {g['stderr']:.3f}")
+        if d.get("knn_check") is not None:
+            checks.append(f"KSG {d['knn_check']:.3f}")
+        if checks:
+            _emit(f"checks:   {'; '.join(checks)} (second opinions; the interval reaches up "
+                  "to them where they lie above)")
         rep = d.get("repair")
         if rep:
             first = rep["first_fit"]
