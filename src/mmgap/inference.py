@@ -78,13 +78,16 @@ KNN_CHECK_MARGIN = 0.05
 # Gaussian-copula cross-check (design note 21). After the default rank map every column is
 # normal; the MI of the Gaussian with the data's covariance (Wishart bias-corrected, so it is
 # unbiased for Gaussian data at any dimension) then lies at or below the MI for every task of
-# the bmi40, high-MI, fine and many-pairs suites (largest excess 2.3% = 1.4 of its standard
-# errors, 3 seeds; docs/benchmarks/calibration.md). The interval's upper end is raised to
-# g + 1.96 sd when it lies below that, and the flag ``gaussian_above`` fires when
-# g - GAUSS_CHECK_Z sd lies above it: the denoiser missed dependence that a linear model sees.
+# the bmi40, high-MI, fine and many-pairs suites, up to noise (233 tasks x 3 seeds: largest
+# excess 1.86 of its standard errors, largest relative excess 2.3%; design note 21). The
+# interval's upper end is raised to g + 1.96 sd when it lies below that, and the flag
+# ``gaussian_above`` fires when g - GAUSS_CHECK_Z sd lies above it: the denoiser missed
+# dependence that a linear model sees.
 GAUSS_CHECK_Z = 2.0
+_GAUSS_BLOCK_ROWS = 65536  # rows per block of the check's float64 moment sums
 #: most rows of the linear permutation test (a seed-only subset above it): its 399
-#: products of (dx x rows) by (rows x dy) matrices take about 3 s at 100 + 100 dimensions
+#: products of (dx x rows) by (rows x dy) float32 matrices take about 2 s at 100 + 100
+#: dimensions (1.05 s at 8,000 rows; docs/benchmarks/calibration/cross_check_cost.md)
 LINEAR_TEST_MAX_ROWS = 16384
 
 
@@ -93,7 +96,7 @@ def LINEAR_TEST_PERMUTATIONS(n_permutations: int) -> int:  # noqa: N802 (a rule,
     4 n + 3 (399 for 99), so that the Bonferroni combination can reach 2/400 = 0.005 when
     the linear part is decisive (with equal counts it could not go below 0.02)."""
     return 4 * int(n_permutations) + 3
-_GAUSS_BLOCK_ROWS = 65536
+
 
 #: most held-out rows the permutation test of ``MMGEstimator.estimate`` uses. Each of its 99
 #: permutations costs one conditional pass over the rows, so on all of them the test would
