@@ -89,7 +89,8 @@ def main(argv=None) -> int:
         import matplotlib.pyplot as plt
 
         fams = [name for name, _ in FAMILIES if any(family(t) == name for t in tasks)]
-        fig, axes = plt.subplots(1, len(fams), figsize=(4 * len(fams), 4))
+        fig, axes = plt.subplots(1, len(fams), figsize=(4 * len(fams), 4), squeeze=False)
+        axes = axes[0]
         for ax, name in zip(axes, fams):
             top = 0.0
             for m in methods:
