@@ -601,8 +601,8 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
         if d.get("knn_check") is not None:
             checks.append(f"KSG {d['knn_check']:.3f}")
         if checks:
-            _emit(f"checks:   {'; '.join(checks)} (second opinions; the interval reaches up "
-                  "to them where they lie above)")
+            _emit(f"checks:   {'; '.join(checks)} (second opinions on the same data; see "
+                  "README, 'How far to trust the answer')")
         rep = d.get("repair")
         if rep:
             first = rep["first_fit"]
