@@ -581,12 +581,19 @@ class MMGEstimator(ParamsMixin):
         FEW_SAMPLES_PER_DIM samples per dimension; None otherwise (the Gaussian-copula MI is
         a cross-check only when every column is normal: images, discrete columns and other
         preprocessing are left out)."""
-        if (ct is not None or self.preprocess != "rank" or self._y_placeholder
-                or self.x_image_shape_ is not None or self.y_image_shape_ is not None
-                or self.x_discrete_ or self.y_discrete_ or self.y_labels_
+        if (not self._plain_vectors(ct) or self.preprocess != "rank" or self._y_placeholder
+                or self.y_labels_
                 or int(xt.shape[0]) < FEW_SAMPLES_PER_DIM * (int(xt.shape[1]) + int(yt.shape[1]))):
             return None
         return gaussian_copula_check(xt, yt)
+
+    def _plain_vectors(self, ct) -> bool:
+        """x and y are continuous vectors (no image shape, no discrete column) and there is
+        no z: where the cross-checks (Gaussian copula, k-NN) apply."""
+        return (ct is None and getattr(self, "x_image_shape_", None) is None
+                and getattr(self, "y_image_shape_", None) is None
+                and not getattr(self, "x_discrete_", None)
+                and not getattr(self, "y_discrete_", None))
 
     def _weight_decay(self) -> float:
         if self.weight_decay is not None:
@@ -755,10 +762,7 @@ class MMGEstimator(ParamsMixin):
         dimensions without z; None otherwise (images, discrete columns, z, more dims)."""
         from .baselines.ksg import _standardise_columns, ksg_mi
 
-        if (ct is not None or getattr(self, "x_image_shape_", None) is not None
-                or getattr(self, "y_image_shape_", None) is not None
-                or getattr(self, "x_discrete_", None) or getattr(self, "y_discrete_", None)
-                or self.dim_x_ + self.dim_y_ > KNN_CHECK_MAX_DIMS):
+        if not self._plain_vectors(ct) or self.dim_x_ + self.dim_y_ > KNN_CHECK_MAX_DIMS:
             return None
         xa, ya = as_2d_array(x, "x"), as_2d_array(y, "y")
         n = xa.shape[0]
