@@ -93,6 +93,8 @@ class EntropyEstimator(MMGEstimator):
             z_discrete=z_discrete, x_discrete=x_discrete)
 
     _can_swap = False  # h(X|Y) is not symmetric in X and Y
+    # the prior is the reference density of h(X|Y): its regression on y stays the plain fit
+    _shrink_prior = False
 
     def _check_params(self) -> None:
         super()._check_params()

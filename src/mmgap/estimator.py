@@ -404,6 +404,9 @@ class MMGEstimator(ParamsMixin):
 
     # True while y is a constant placeholder (a subclass that needs no y, e.g. entropy h(X))
     _y_placeholder = False
+    # shrink the Gaussian prior's canonical correlations by their expected plug-in bias
+    # (GaussianPrior.fit(shrink=True), design note 24); without z only
+    _shrink_prior = True
 
     def _p_uncond(self) -> float:
         """Probability of withholding y in training (1.0: y is a placeholder, never shown)."""
@@ -440,7 +443,8 @@ class MMGEstimator(ParamsMixin):
         if self._discrete_pair() and xt is not None:
             prior = DiscretePrior.fitted(xt, yt, seed)
         if prior is None and self._use_prior():
-            prior = GaussianPrior(self.dim_x_, self.dim_y_, self.dim_z_).fit(xt, yt, ct)
+            prior = GaussianPrior(self.dim_x_, self.dim_y_, self.dim_z_).fit(
+                xt, yt, ct, shrink=self._shrink_prior and ct is None)
         return EpsDenoiser(net, prior).to(self.device_)
 
     def _discrete_pair(self) -> bool:

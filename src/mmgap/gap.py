@@ -38,6 +38,9 @@ __all__ = [
     "mismatch_draws",
     "mmse_on_grid",
     "gaussian_mi",
+    "logdet_wishart_bias",
+    "gaussian_mi_bias",
+    "shrink_canonical",
     "gaussian_mmse",
     "gaussian_conditional_cov",
     "GaussianOracle",
@@ -274,6 +277,52 @@ def gaussian_mi(cov: np.ndarray, dim_x: int) -> float:
     1/2 log det Sigma_x / det Sigma_{x|y}."""
     cov = np.asarray(cov, dtype=np.float64)
     return 0.5 * (_logdet(cov[:dim_x, :dim_x]) + _logdet(cov[dim_x:, dim_x:]) - _logdet(cov))
+
+
+def logdet_wishart_bias(d: int, nu: int) -> float:
+    """E[log det S] - log det Sigma for S = W / nu, W ~ Wishart_d(nu, Sigma):
+    d log(2 / nu) + sum_{i=1..d} digamma((nu - i + 1) / 2)."""
+    from scipy.special import digamma
+
+    return d * math.log(2.0 / nu) + float(np.sum(digamma((nu - np.arange(1, d + 1) + 1) / 2.0)))
+
+
+def gaussian_mi_bias(n: int, dim_x: int, dim_y: int) -> float:
+    """E[plug-in] - I for the plug-in Gaussian MI 1/2 log(det S_x / det S_{x|y}) of n
+    Gaussian rows (S with divisor n - 1), exactly: 1/2 (b(dx, n - 1) - b(dx, n - 1 - dy)
+    - dx log((n - 1 - dy) / (n - 1))) with b = :func:`logdet_wishart_bias`, because
+    (n - 1) S_{x|y} ~ Wishart_dx(n - 1 - dy, Sigma_{x|y}). About dx dy / 2n; needs
+    n > dx + dy + 1."""
+    nu, nu_c = int(n) - 1, int(n) - 1 - int(dim_y)
+    if nu_c < int(dim_x):
+        raise ValueError(f"n: expected more than dim_x + dim_y + 1 = {dim_x + dim_y + 1} rows, got {n}")
+    return 0.5 * (logdet_wishart_bias(dim_x, nu) - logdet_wishart_bias(dim_x, nu_c)
+                  - dim_x * math.log(nu_c / nu))
+
+
+def shrink_canonical(r: np.ndarray, bias: float) -> np.ndarray:
+    """Canonical correlations ``r`` (each in [0, 1]) shrunk so that the Gaussian MI they imply,
+    sum_i -1/2 log(1 - r_i^2), falls by ``bias`` nats (to 0 at most): each pair's share
+    m_i = -1/2 log(1 - r_i^2) becomes max(0, m_i - delta), with the one delta >= 0 that
+    removes ``bias`` in all (water-filling: the noise floor that every sample canonical pair
+    carries, whatever its population value, is taken off each; pairs below it become 0)."""
+    r = np.clip(np.asarray(r, dtype=np.float64), 0.0, 1.0)
+    if bias <= 0 or r.size == 0:
+        return r.copy()
+    m = -0.5 * np.log1p(-np.minimum(r * r, 1.0 - 1e-15))
+    target = max(float(m.sum()) - float(bias), 0.0)
+    if target == 0.0:
+        return np.zeros_like(r)
+    srt = np.sort(m)[::-1]
+    # with the k largest above delta: sum_{i<k} (m_i - delta) = target
+    csum = np.cumsum(srt)
+    delta = 0.0
+    for k in range(1, srt.size + 1):
+        delta = (csum[k - 1] - target) / k
+        if k == srt.size or srt[k] <= delta:
+            break
+    kept = np.maximum(m - delta, 0.0)
+    return np.sqrt(-np.expm1(-2.0 * kept))
 
 
 def gaussian_conditional_cov(cov: np.ndarray, dim_x: int) -> Tuple[np.ndarray, np.ndarray]:

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .gap import Denoiser
+from .gap import Denoiser, gaussian_mi_bias
 from .logsnr import add_noise
 from .types import Z95
 
@@ -118,21 +118,14 @@ def calibrated_stderr(mi: float, stderr_mc: float, delta: float,
     return float(math.sqrt(stderr_mc ** 2 + (delta_weight * delta) ** 2 + (rel * mi) ** 2))
 
 
-def _logdet_wishart_bias(d: int, nu: int) -> float:
-    """E[log det S] - log det Sigma for S = W / nu, W ~ Wishart_d(nu, Sigma):
-    d log(2 / nu) + sum_{i=1..d} digamma((nu - i + 1) / 2)."""
-    from scipy.special import digamma
-    return d * math.log(2.0 / nu) + float(np.sum(digamma((nu - np.arange(1, d + 1) + 1) / 2.0)))
-
-
 def gaussian_copula_check(x: Tensor, y: Tensor) -> Optional[Dict[str, float]]:
     """Bias-corrected MI (nats) of the Gaussian with the covariance of (x, y), shape (n, dx)
     and (n, dy), and its standard error; None when n <= dx + dy + 2 or a covariance is
     singular.
 
-    ``mi = 1/2 (log|S_x| - b(dx, n-1)) - 1/2 (log|R| - b'(dx, n-1-dy))`` where S is the sample
+    ``mi = 1/2 (log|S_x| - log|R|) - gaussian_mi_bias(n, dx, dy)`` where S is the sample
     covariance (divisor n - 1), R = S_x - S_xy S_y^-1 S_yx the residual covariance of x on y,
-    and b, b' the exact Wishart expectations of the log-determinants, so E[mi] is the Gaussian
+    and the bias the exact Wishart expectation (:func:`mmgap.gap.gaussian_mi_bias`), so E[mi] is the Gaussian
     MI for Gaussian data at any dimension (the plug-in value is biased up by about
     dx dy / 2n). ``stderr = sqrt(sum_i rho_i^2 / n + dx dy / (2 n^2))`` (rho_i the canonical
     correlations, their squared sum less its null mean dx dy / n: the delta method per
@@ -164,11 +157,8 @@ def gaussian_copula_check(x: Tensor, y: Tensor) -> Optional[Dict[str, float]]:
         return None
     if sign_x <= 0 or sign_r <= 0 or not (np.isfinite(ld_x) and np.isfinite(ld_r)):
         return None
-    nu, nu_c = n - 1, n - 1 - dy
-    # (n - 1) R ~ Wishart_dx(n - 1 - dy, Sigma_x|y): R's expectation uses divisor nu_c
-    ld_r_expect = _logdet_wishart_bias(dx, nu_c) + dx * math.log(nu_c / nu)
-    mi = 0.5 * (ld_x - _logdet_wishart_bias(dx, nu)) - 0.5 * (ld_r - ld_r_expect)
     raw = 0.5 * (ld_x - ld_r)
+    mi = raw - gaussian_mi_bias(n, dx, dy)
     # sum of squared sample canonical correlations is biased up by about dx dy / n
     se = math.sqrt(max(rho2 - dx * dy / n, 0.0) / n + dx * dy / (2.0 * n * n))
     return {"mi": float(mi), "stderr": float(se), "mi_plugin": float(raw), "n": n}

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from . import distributed
-from .gap import fused_pass, solve_posterior
+from .gap import fused_pass, gaussian_mi_bias, shrink_canonical, solve_posterior
 from .logsnr import add_noise, alpha_sigma
 
 __all__ = ["EpsDenoiser", "GaussianPrior", "DenoisingLoss", "ValidationLoss", "select_checkpoint", "TrainingLog",
@@ -78,9 +78,19 @@ class GaussianPrior(nn.Module):
             self.register_buffer("b_ctx_c", torch.zeros(dim_x, self.dim_context, dtype=f64))
 
     @torch.no_grad()
-    def fit(self, x: Tensor, y: Tensor, context: Optional[Tensor] = None) -> "GaussianPrior":
+    def fit(self, x: Tensor, y: Tensor, context: Optional[Tensor] = None,
+            shrink: bool = False) -> "GaussianPrior":
         """Means and covariances in float64; above :data:`GAUSSIAN_FIT_BLOCK_ROWS` rows they
-        are accumulated over row blocks, so no float64 copy of the data is made."""
+        are accumulated over row blocks, so no float64 copy of the data is made.
+
+        ``shrink`` (no context only): the sample canonical correlations r_i of x and y are
+        shrunk (:func:`mmgap.gap.shrink_canonical`) so that the Gaussian MI the prior implies
+        is the plug-in value less its exact expected bias :func:`mmgap.gap.gaussian_mi_bias`
+        (about dx dy / 2n: fitted on n rows, B picks up spurious cross-covariance that the
+        orthogonal form would count as MI). B and Sigma_{x|y} are then those of the Gaussian
+        with the same marginal covariances and the shrunk correlations:
+        B = S_x^1/2 U diag(r~) V^T S_y^-1/2, Sigma_{x|y} = S_x^1/2 (I - U diag(r~^2) U^T) S_x^1/2
+        (U, V the canonical directions). Nothing changes when n <= dx + dy + 2. Design note 24."""
         if (context is None) != (self.dim_context == 0):
             raise ValueError("context: expected a context exactly when dim_context > 0")
         parts = {"x": x, "y": y}
@@ -102,9 +112,13 @@ class GaussianPrior(nn.Module):
             self.b_ctx_c.copy_(b_all[:, self.dim_y:])
         else:
             sxy, syy = prod("x", "y") / n, prod("y", "y") / n
-            b = sxy @ torch.linalg.pinv(syy, hermitian=True)
             uncond = sxx
-            cond = sxx - b @ sxy.T
+            shrunk = _shrunk_regression(sxx, sxy, syy, x.shape[0]) if shrink else None
+            if shrunk is None:
+                b = sxy @ torch.linalg.pinv(syy, hermitian=True)
+                cond = sxx - b @ sxy.T
+            else:
+                b, cond = shrunk
         lu, vu = torch.linalg.eigh(0.5 * (uncond + uncond.T))
         lc, vc = torch.linalg.eigh(0.5 * (cond + cond.T))
         # round-off can leave tiny negative eigenvalues; a variance is never below 0
@@ -154,6 +168,32 @@ class GaussianPrior(nn.Module):
         t = xc @ vec
         maha = (t ** 2 / ev).sum(-1)
         return 0.5 * (maha + torch.log(ev).sum() + self.dim_x * math.log(2 * math.pi))
+
+
+def _sym_powers(s: Tensor):
+    """(S^1/2, S^+1/2, rank) of a symmetric PSD matrix; eigenvalues below 1e-12 of the largest
+    count as 0."""
+    ev, vec = torch.linalg.eigh(0.5 * (s + s.T))
+    keep = ev > 1e-12 * ev.max().clamp_min(1e-300)
+    root = torch.where(keep, ev.clamp_min(0).sqrt(), torch.zeros_like(ev))
+    inv_root = torch.where(keep, 1.0 / root.clamp_min(1e-300), torch.zeros_like(ev))
+    return (vec * root) @ vec.T, (vec * inv_root) @ vec.T, int(keep.sum())
+
+
+def _shrunk_regression(sxx: Tensor, sxy: Tensor, syy: Tensor, rows: int):
+    """(B, Sigma_{x|y}) of :meth:`GaussianPrior.fit` with ``shrink``, or None when there are
+    too few rows for the bias correction."""
+    root_x, inv_x, rank_x = _sym_powers(sxx)
+    _, inv_y, rank_y = _sym_powers(syy)
+    if rows <= rank_x + rank_y + 2:
+        return None
+    u, r, vh = torch.linalg.svd(inv_x @ sxy @ inv_y, full_matrices=False)
+    r_new = torch.as_tensor(shrink_canonical(r.cpu().numpy(), gaussian_mi_bias(rows, rank_x, rank_y)),
+                            dtype=sxx.dtype, device=sxx.device)
+    left = root_x @ u
+    b = (left * r_new) @ vh @ inv_y
+    cond = sxx - (left * r_new ** 2) @ left.T
+    return b, cond
 
 
 #: rows per block when :meth:`GaussianPrior.fit` accumulates its moments: up to this many rows
