@@ -193,6 +193,17 @@ def test_gaussian_above_flag_and_the_weighted_stderr():
         math.sqrt(0.03 ** 2 + (DELTA_WEIGHT_CHECKED * 0.04) ** 2 + (MODEL_ERROR_REL * 2.0) ** 2))
 
 
+def test_repair_trigger():
+    from mmgap.inference import REPAIR_Z, repair_trigger
+
+    above = [{"code": "gaussian_above"}]
+    assert repair_trigger(1.0, above, {"mi": 1.2, "stderr": 0.02}) == "gaussian_above"
+    g = {"mi": 1.0, "stderr": 0.01}
+    assert repair_trigger(1.0 - REPAIR_Z * 0.01 - 1e-6, [], g) == "below_gaussian_check"
+    assert repair_trigger(1.0 - REPAIR_Z * 0.01 + 1e-6, [], g) is None
+    assert repair_trigger(0.5, [{"code": "overfit"}], None) is None
+
+
 def test_linear_permutation_test_is_valid_under_independence_and_has_power():
     rng = np.random.default_rng(7)
     reps = 300

@@ -26,7 +26,7 @@ from .inference import (DELTA_WEIGHT_CHECKED, FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX
                         KNN_CHECK_MAX_ROWS, LINEAR_TEST_PERMUTATIONS, PERMUTATION_MAX_ROWS,
                         calibrated_stderr,
                         capped_rows, combined_p_value, gaussian_copula_check, label_entropy,
-                        linear_permutation_test, permutation_test,
+                        linear_permutation_test, permutation_test, repair_trigger,
                         reliability_flags, upper_end_floor, z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
@@ -1015,17 +1015,18 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = est.estimate(*held, **est_kw)
-    if repairable and any(f["code"] == "gaussian_above" for f in res.flags) \
-            and not est.variant_.endswith("adaptive"):
-        # the known cure (design note 23): a denoiser that corrects the Gaussian one
+    trigger = (repair_trigger(res.mi, res.flags, res.diagnostics.get("gaussian_check"))
+               if repairable and not est.variant_.endswith("adaptive") else None)
+    if trigger is not None:
+        # the known cure (design notes 23, 25): a denoiser that corrects the Gaussian one
         first = res
-        logger.info("gaussian_above: refitting with gaussian_prior=True")
+        logger.info("%s: refitting with gaussian_prior=True", trigger)
         est = cls(random_state=random_state, **dict(params, gaussian_prior=True))
         est.fit(x_fit, y_fit, **fit_kw)
         res = est.estimate(*held, **est_kw)
         lo, hi = first.ci95
         res.diagnostics["repair"] = {
-            "flag": "gaussian_above",
+            "flag": trigger,
             "action": "refitted with gaussian_prior=True",
             "first_fit": {"mi": first.mi, "ci95": [lo, hi if math.isfinite(hi) else None],
                           "flags": [f["code"] for f in first.flags],
