@@ -51,7 +51,8 @@ def main(out, *dirs, first=None):
     firsts = {}
     unused = []
     if first is not None:
-        firsts = {(r["task"], r["method"], r["seed"], r["n_samples"]): r for r in load_records(first)}
+        firsts = {(r["task"], r["method"], r["seed"], r["n_samples"]): r
+                  for r in load_records(first)}
     for d in dirs:
         for r in load_records(d):
             if first is not None and r.get("params", {}).get("gaussian_prior") is True:

@@ -295,7 +295,8 @@ def gaussian_mi_bias(n: int, dim_x: int, dim_y: int) -> float:
     n > dx + dy + 1."""
     nu, nu_c = int(n) - 1, int(n) - 1 - int(dim_y)
     if nu_c < int(dim_x):
-        raise ValueError(f"n: expected more than dim_x + dim_y + 1 = {dim_x + dim_y + 1} rows, got {n}")
+        raise ValueError(f"n: expected more than dim_x + dim_y + 1 = {dim_x + dim_y + 1} rows, "
+                         f"got {n}")
     return 0.5 * (logdet_wishart_bias(dim_x, nu) - logdet_wishart_bias(dim_x, nu_c)
                   - dim_x * math.log(nu_c / nu))
 

@@ -40,7 +40,8 @@ from .types import Z95
 __all__ = ["MODEL_ERROR_REL", "calibrated_stderr", "permutation_test", "label_entropy",
            "reliability_flags", "EDGE_GAP_REL", "EDGE_GAP_ABS", "FEW_SAMPLES_PER_DIM",
            "OVERFIT_REL", "DISAGREE_REL", "z_strata", "STRATUM_SIZE", "PERMUTATION_MAX_ROWS",
-           "capped_rows", "gaussian_copula_check", "GAUSS_CHECK_Z", "REPAIR_Z", "repair_trigger", "DELTA_WEIGHT_CHECKED",
+           "capped_rows", "gaussian_copula_check", "GAUSS_CHECK_Z", "REPAIR_Z", "repair_trigger",
+           "DELTA_WEIGHT_CHECKED",
            "upper_end_floor", "linear_permutation_test", "combined_p_value",
            "LINEAR_TEST_MAX_ROWS", "LINEAR_TEST_PERMUTATIONS"]
 
@@ -87,8 +88,9 @@ GAUSS_CHECK_Z = 2.0
 #: the default also refits with the Gaussian prior (``fit_estimate``, design note 25) when the
 #: check less REPAIR_Z of its standard errors lies above the *estimate*, even inside the
 #: interval: the denoiser under-fits what the Gaussian part of the data carries. Chosen on
-#: bmi40 seed 0 (refits at 2 < z < 3 gained 0.003 nats, at z > 4 0.04-0.07);
-#: docs/benchmarks/calibration.md, round 4
+#: bmi40 seed 0: refits at z = 2.1-2.2 moved the estimate by 0.003 nats (0.023 below the
+#: truth), those at z >= 4.4 by 0.05-0.08 towards it (errors -0.044 to -0.075 became +0.036
+#: to -0.017); docs/design-notes.md, note 25
 REPAIR_Z = 3.0
 _GAUSS_BLOCK_ROWS = 65536  # rows per block of the check's float64 moment sums
 #: most rows of the linear permutation test (a seed-only subset above it): its 399
@@ -143,8 +145,8 @@ def gaussian_copula_check(x: Tensor, y: Tensor) -> Optional[Dict[str, float]]:
 
     ``mi = 1/2 (log|S_x| - log|R|) - gaussian_mi_bias(n, dx, dy)`` where S is the sample
     covariance (divisor n - 1), R = S_x - S_xy S_y^-1 S_yx the residual covariance of x on y,
-    and the bias the exact Wishart expectation (:func:`mmgap.gap.gaussian_mi_bias`), so E[mi] is the Gaussian
-    MI for Gaussian data at any dimension (the plug-in value is biased up by about
+    and the bias the exact Wishart expectation (:func:`mmgap.gap.gaussian_mi_bias`), so E[mi]
+    is the Gaussian MI for Gaussian data at any dimension (the plug-in value is biased up by about
     dx dy / 2n). ``stderr = sqrt(sum_i rho_i^2 / n + dx dy / (2 n^2))`` (rho_i the canonical
     correlations, their squared sum less its null mean dx dy / n: the delta method per
     canonical pair plus the null chi-square spread).

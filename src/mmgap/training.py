@@ -188,8 +188,9 @@ def _shrunk_regression(sxx: Tensor, sxy: Tensor, syy: Tensor, rows: int):
     if rows <= rank_x + rank_y + 2:
         return None
     u, r, vh = torch.linalg.svd(inv_x @ sxy @ inv_y, full_matrices=False)
-    r_new = torch.as_tensor(shrink_canonical(r.cpu().numpy(), gaussian_mi_bias(rows, rank_x, rank_y)),
-                            dtype=sxx.dtype, device=sxx.device)
+    bias = gaussian_mi_bias(rows, rank_x, rank_y)
+    r_new = torch.as_tensor(shrink_canonical(r.cpu().numpy(), bias), dtype=sxx.dtype,
+                            device=sxx.device)
     left = root_x @ u
     b = (left * r_new) @ vh @ inv_y
     cond = sxx - (left * r_new ** 2) @ left.T
