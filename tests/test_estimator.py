@@ -493,3 +493,29 @@ def test_estimate_mi_repairs_gaussian_above_by_refitting_with_the_gaussian_prior
     with pytest.warns(mmgap.MMGWarning, match="rank correlations"):
         kept = estimate_mi(x, y, gaussian_prior=False, **kw)
     assert "repair" not in kept.diagnostics and "gaussian_above" in [f["code"] for f in kept.flags]
+
+
+def test_repair_below_the_check_inside_the_interval(monkeypatch):
+    """The check REPAIR_Z standard errors above the estimate refits even where it does not
+    clear the interval (``gaussian_above`` switched off here by an unreachable GAUSS_CHECK_Z);
+    with REPAIR_Z out of reach too the first fit stands."""
+    from mmgap import inference
+
+    monkeypatch.setattr(inference, "GAUSS_CHECK_Z", 1e9)
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(1500, 4))
+    y = rng.normal(size=(1500, 4))
+    y[:, :2] = 0.8 * x[:, :2] + 0.6 * y[:, :2]
+    kw = dict(n_steps=40, verbose=False, random_state=0, n_permutations=0)
+    monkeypatch.setattr(inference, "REPAIR_Z", 1e9)
+    first = estimate_mi(x, y, **kw)
+    assert "repair" not in first.diagnostics
+    g = first.diagnostics["gaussian_check"]
+    z = (g["mi"] - first.mi) / g["stderr"]
+    assert z > 1.0  # 40 steps leave the denoiser short of the Gaussian value
+    monkeypatch.setattr(inference, "REPAIR_Z", z / 2)
+    res = estimate_mi(x, y, **kw)
+    rep = res.diagnostics["repair"]
+    assert rep["flag"] == "below_gaussian_check" and rep["first_fit"]["mi"] == first.mi
+    assert res.diagnostics["variant_used"] == "orthogonal"
+    assert abs(res.mi - g["mi"]) < abs(first.mi - g["mi"])
