@@ -223,3 +223,27 @@ def test_shrunk_prior_is_unbiased_where_the_plain_fit_is_not():
     assert abs(float(s.mean()) - truth) < 4 * se + 0.05
     assert sum(plain) / 4 - truth > 0.5
     assert abs(float(s.mean()) - truth) < 0.3 * (sum(plain) / 4 - truth)
+
+
+def test_shrunk_prior_with_a_context(monkeypatch):
+    """With a context c the partial canonical correlations given c are shrunk: the implied
+    CMI falls by exactly gaussian_mi_bias(n - dc, dx, dy), the unconditional pass is the plain
+    one, and with no bias the fit equals the plain regression on (y, c)."""
+    from mmgap import training
+    from mmgap.gap import gaussian_mi_bias
+    from mmgap.training import GaussianPrior
+
+    g = torch.Generator().manual_seed(3)
+    c = torch.randn(700, 3, generator=g, dtype=torch.float64)
+    x = c @ torch.randn(3, 5, generator=g, dtype=torch.float64) + torch.randn(700, 5, generator=g, dtype=torch.float64)
+    y = 0.5 * x[:, :4] + c[:, :1] + torch.randn(700, 4, generator=g, dtype=torch.float64)
+    plain = GaussianPrior(5, 4, 3).fit(x, y, c)
+    shrunk = GaussianPrior(5, 4, 3).fit(x, y, c, shrink=True)
+    assert _prior_mi(shrunk) == pytest.approx(_prior_mi(plain) - gaussian_mi_bias(700 - 3, 5, 4),
+                                              abs=1e-9)
+    torch.testing.assert_close(shrunk.eval_u, plain.eval_u)
+    torch.testing.assert_close(shrunk.b_ctx_u, plain.b_ctx_u)
+    monkeypatch.setattr(training, "gaussian_mi_bias", lambda n, dx, dy: 0.0)
+    same = GaussianPrior(5, 4, 3).fit(x, y, c, shrink=True)
+    for name in ("b", "b_ctx_c", "eval_c"):
+        torch.testing.assert_close(getattr(same, name), getattr(plain, name), rtol=1e-7, atol=1e-9)

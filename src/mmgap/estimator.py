@@ -112,7 +112,7 @@ class MMGEstimator(ParamsMixin):
         without it G = sigma z, the optimal denoiser of N(0, I). The prior makes high-MI
         data learnable: at high log-SNR the Gaussian part resolves (z - alpha B y) / sigma,
         which an MLP cannot, and its closed-form gap curve tells the adaptive rule where
-        the gap lies beyond the pilot's window. Without z its canonical correlations are
+        the gap lies beyond the pilot's window. Its canonical correlations (given z, if any) are
         shrunk by their expected plug-in bias (design note 24). Left at None,
         :func:`fit_estimate` / :func:`estimate_mi` refit with it when the Gaussian-copula
         check lies well above the first fit (``inference.repair_trigger``, design note 25).
@@ -408,7 +408,7 @@ class MMGEstimator(ParamsMixin):
     # True while y is a constant placeholder (a subclass that needs no y, e.g. entropy h(X))
     _y_placeholder = False
     # shrink the Gaussian prior's canonical correlations by their expected plug-in bias
-    # (GaussianPrior.fit(shrink=True), design note 24); without z only
+    # (GaussianPrior.fit(shrink=True), design note 24); with z, the partial ones given z
     _shrink_prior = True
 
     def _p_uncond(self) -> float:
@@ -447,7 +447,7 @@ class MMGEstimator(ParamsMixin):
             prior = DiscretePrior.fitted(xt, yt, seed)
         if prior is None and self._use_prior():
             prior = GaussianPrior(self.dim_x_, self.dim_y_, self.dim_z_).fit(
-                xt, yt, ct, shrink=self._shrink_prior and ct is None)
+                xt, yt, ct, shrink=self._shrink_prior)
         return EpsDenoiser(net, prior).to(self.device_)
 
     def _discrete_pair(self) -> bool:

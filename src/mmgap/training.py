@@ -83,7 +83,8 @@ class GaussianPrior(nn.Module):
         """Means and covariances in float64; above :data:`GAUSSIAN_FIT_BLOCK_ROWS` rows they
         are accumulated over row blocks, so no float64 copy of the data is made.
 
-        ``shrink`` (no context only): the sample canonical correlations r_i of x and y are
+        ``shrink``: the sample canonical correlations r_i of x and y (with a context: of
+        their partial covariances given it, n - dc rows' worth of degrees of freedom) are
         shrunk (:func:`mmgap.gap.shrink_canonical`) so that the Gaussian MI the prior implies
         is the plug-in value less its exact expected bias :func:`mmgap.gap.gaussian_mi_bias`
         (about dx dy / 2n: fitted on n rows, B picks up spurious cross-covariance that the
@@ -105,11 +106,24 @@ class GaussianPrior(nn.Module):
             # unconditional pass: regression on c; conditional: regression on (y, c) ("v")
             b_u = (prod("x", "c") / n) @ torch.linalg.pinv(prod("c", "c") / n, hermitian=True)
             uncond = sxx - b_u @ (prod("c", "x") / n)
-            b_all = (prod("x", "v") / n) @ torch.linalg.pinv(prod("v", "v") / n, hermitian=True)
-            cond = sxx - b_all @ (prod("v", "x") / n)
-            b = b_all[:, :self.dim_y]
+            shrunk = None
+            if shrink:
+                # partial covariances given c; their canonical correlations are those of the
+                # CMI, with n - 1 - dc degrees of freedom (hence rows - dc below)
+                a_yc = (prod("y", "c") / n) @ torch.linalg.pinv(prod("c", "c") / n, hermitian=True)
+                shrunk = _shrunk_regression(uncond, prod("x", "y") / n - b_u @ (prod("c", "y") / n),
+                                            prod("y", "y") / n - a_yc @ (prod("c", "y") / n),
+                                            x.shape[0] - context.shape[1])
+            if shrunk is None:
+                b_all = (prod("x", "v") / n) @ torch.linalg.pinv(prod("v", "v") / n, hermitian=True)
+                cond = sxx - b_all @ (prod("v", "x") / n)
+                b, b_cc = b_all[:, :self.dim_y], b_all[:, self.dim_y:]
+            else:
+                # E[x | y, c] = m_x + B_u (c - m_c) + B (y - m_y - A (c - m_c))
+                b, cond = shrunk
+                b_cc = b_u - b @ a_yc
             self.mean_ctx.copy_(mc), self.b_ctx_u.copy_(b_u)
-            self.b_ctx_c.copy_(b_all[:, self.dim_y:])
+            self.b_ctx_c.copy_(b_cc)
         else:
             sxy, syy = prod("x", "y") / n, prod("y", "y") / n
             uncond = sxx
