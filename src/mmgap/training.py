@@ -104,13 +104,14 @@ class GaussianPrior(nn.Module):
         if context is not None:
             mc = means["c"]
             # unconditional pass: regression on c; conditional: regression on (y, c) ("v")
-            b_u = (prod("x", "c") / n) @ torch.linalg.pinv(prod("c", "c") / n, hermitian=True)
+            cc_inv = torch.linalg.pinv(prod("c", "c") / n, hermitian=True)
+            b_u = (prod("x", "c") / n) @ cc_inv
             uncond = sxx - b_u @ (prod("c", "x") / n)
             shrunk = None
             if shrink:
                 # partial covariances given c; their canonical correlations are those of the
                 # CMI, with n - 1 - dc degrees of freedom (hence rows - dc below)
-                a_yc = (prod("y", "c") / n) @ torch.linalg.pinv(prod("c", "c") / n, hermitian=True)
+                a_yc = (prod("y", "c") / n) @ cc_inv
                 shrunk = _shrunk_regression(uncond, prod("x", "y") / n - b_u @ (prod("c", "y") / n),
                                             prod("y", "y") / n - a_yc @ (prod("c", "y") / n),
                                             x.shape[0] - context.shape[1])
