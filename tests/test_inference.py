@@ -202,6 +202,18 @@ def test_repair_trigger():
     assert repair_trigger(1.0 - REPAIR_Z * 0.01 - 1e-6, [], g) == "below_gaussian_check"
     assert repair_trigger(1.0 - REPAIR_Z * 0.01 + 1e-6, [], g) is None
     assert repair_trigger(0.5, [{"code": "overfit"}], None) is None
+    # the k-NN trigger only where the rank map may be replaced; the Gaussian ones come first
+    knn = [{"code": "knn_above"}]
+    assert repair_trigger(1.0, knn, None) is None
+    assert repair_trigger(1.0, knn, None, rank_map=True) == "knn_above"
+    assert repair_trigger(1.0, knn + above, g, rank_map=True) == "gaussian_above"
+    assert repair_trigger(1.0, knn + above, g, prior=False, rank_map=True) == "knn_above"
+    assert repair_trigger(0.5, above, g, prior=False) is None
+    from mmgap.inference import REPAIR_CURES
+
+    assert REPAIR_CURES["knn_above"] == {"preprocess": "standardize"}
+    assert REPAIR_CURES["gaussian_above"] == REPAIR_CURES["below_gaussian_check"] == {
+        "gaussian_prior": True}
 
 
 def test_linear_permutation_test_is_valid_under_independence_and_has_power():

@@ -67,6 +67,13 @@ def _add_run_args(p: argparse.ArgumentParser, steps_help: str) -> None:
     p.add_argument("--units", choices=("nats", "bits"), default="nats")
 
 
+def _add_repair_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-repair", action="store_true",
+                   help="MMG: keep the first fit even when a cross-check shows it missed "
+                        "dependence (by default it is refitted with the known cure: the "
+                        "Gaussian prior, or standardised columns; a repair: line says which)")
+
+
 def _add_training_args(p: argparse.ArgumentParser) -> None:
     from .estimator import DEFAULT_VARIANT, VARIANTS
     p.add_argument("--method", default="mmg",
@@ -88,9 +95,12 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
                    help="level of the independence test's decision")
     _add_run_args(p, "training steps (default: the method's own; 6000 for MMG)")
     p.add_argument("--preprocess", choices=("rank", "standardize", "gaussianize", "none"),
-                   default="rank",
+                   default=None,
                    help="per-column monotone map fitted on the training part (MI is unchanged "
-                        "by it); gaussianize = Gaussian-mixture CDF then normal quantile")
+                        "by it); gaussianize = Gaussian-mixture CDF then normal quantile. "
+                        "Default: rank, and MMG refits on standardised columns when the k-NN "
+                        "check sees more than the rank-map fit (see --no-repair)")
+
     p.add_argument("--network", choices=("auto", "mlp", "conv"), default="auto",
                    help="MMG denoiser: residual MLP, or a convolutional U-Net for image-shaped "
                         "x ((n, H, W) or (n, C, H, W) arrays in .npy/.npz); auto = mlp")
@@ -182,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     est.add_argument("--overwrite", action="store_true",
                      help="let --save replace an existing, non-empty DIR")
     _add_training_args(est)
+    _add_repair_arg(est)
 
     tst = sub.add_parser(
         "test", formatter_class=_Formatter,
@@ -202,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_args(tst)
     _add_training_args(tst)
+    _add_repair_arg(tst)
 
     pw = sub.add_parser(
         "pointwise", formatter_class=_Formatter,
@@ -300,6 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--n-samples", type=int, default=10_000, help="samples to draw")
     _add_training_args(demo)
+    _add_repair_arg(demo)
     demo.set_defaults(plot="mmgap-demo.png")
 
     bench = sub.add_parser(
@@ -407,9 +420,11 @@ def _setup_logging(quiet: bool) -> None:
 
 def _params(args) -> dict:
     params = dict(variant=args.variant, max_seconds=args.max_seconds,
-                  device=args.device, units=args.units, preprocess=args.preprocess,
+                  device=args.device, units=args.units,
                   verbose=not args.quiet, network=args.network,
                   n_permutations=args.permutations)
+    if args.preprocess is not None:  # left out, the estimator's default (and its repair)
+        params["preprocess"] = args.preprocess
     if args.steps is not None:
         params["n_steps"] = args.steps
     if args.width is not None:
@@ -564,6 +579,7 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
     if getattr(args, "command", None) == "test" and args.permutations < 1:
         raise ValueError(f"--permutations: the test needs at least 1, got {args.permutations}")
     est, res, held = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
+                                  repair=not getattr(args, "no_repair", False),
                                   x_discrete=specs["x_discrete"],
                                   y_discrete=specs["y_discrete"], **params, **z_kw)
     out = res.to_dict()

@@ -26,7 +26,7 @@ from .inference import (DELTA_WEIGHT_CHECKED, FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX
                         KNN_CHECK_MAX_ROWS, LINEAR_TEST_PERMUTATIONS, PERMUTATION_MAX_ROWS,
                         calibrated_stderr,
                         capped_rows, combined_p_value, gaussian_copula_check, label_entropy,
-                        linear_permutation_test, permutation_test, repair_trigger,
+                        linear_permutation_test, permutation_test, repair_trigger, REPAIR_CURES,
                         reliability_flags, upper_end_floor, z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
@@ -972,13 +972,17 @@ def _rows(a: Any, idx: np.ndarray, shape) -> np.ndarray:
 
 
 def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Optional[int] = 0,
-                 estimator: Optional[type] = None, z: Any = None, **params: Any):
+                 estimator: Optional[type] = None, z: Any = None, repair: bool = True,
+                 **params: Any):
     """Split, fit on the training part, estimate on the held-out part.
     Returns (fitted estimator, MIResult, (x_test, y_test)); see :func:`estimate_mi`.
-    When ``inference.repair_trigger`` fires (the Gaussian-copula check well above the first
-    fit; only without z, with ``gaussian_prior`` left at None and a non-adaptive variant),
-    the estimator is refitted on the same rows with ``gaussian_prior=True`` and the refit is
-    returned; ``diagnostics["repair"]`` keeps the first fit.
+    ``repair``: when ``inference.repair_trigger`` fires, refit on the same rows with the
+    cure of ``inference.REPAIR_CURES`` and return the refit; ``diagnostics["repair"]`` keeps
+    the first fit. The triggers (only without z): the Gaussian-copula check well above the
+    first fit, with ``gaussian_prior`` left at None and a non-adaptive variant (cure:
+    ``gaussian_prior=True``); the k-NN check above the interval with ``preprocess`` left at
+    its default rank map (cure: ``preprocess="standardize"``; the refit's interval then
+    reaches at least the k-NN value).
     With ``z`` the estimate is I(X;Y|Z), z is split with the same rows, and the last item
     is (x_test, y_test, z_test).
     ``estimator``: the class to construct with ``params`` (default :class:`MMGEstimator`;
@@ -1018,27 +1022,37 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     est.fit(x_fit, y_fit, **fit_kw)
     held = (_rows(xa, te, xs), _rows(ya, te, ys))
     est_kw = {} if za is None else {"z": za[te]}
-    repairable = blocked and params.get("gaussian_prior") is None and za is None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = est.estimate(*held, **est_kw)
-    trigger = (repair_trigger(res.mi, res.flags, res.diagnostics.get("gaussian_check"))
-               if repairable and not est.variant_.endswith("adaptive") else None)
+    repairable = blocked and za is None and repair
+    trigger = (repair_trigger(
+        res.mi, res.flags, res.diagnostics.get("gaussian_check"),
+        prior=params.get("gaussian_prior") is None and not est.variant_.endswith("adaptive"),
+        rank_map="preprocess" not in params and est.preprocess == "rank")
+        if repairable else None)
     if trigger is not None:
-        # the known cure (design notes 23, 25): a denoiser that corrects the Gaussian one
+        # the known cures (inference.REPAIR_CURES; design notes 23, 25, 26)
         first = res
-        logger.info("%s: refitting with gaussian_prior=True", trigger)
-        est = cls(random_state=random_state, **dict(params, gaussian_prior=True))
+        cure = REPAIR_CURES[trigger]
+        logger.info("%s: refitting with %s", trigger, cure)
+        est = cls(random_state=random_state, **dict(params, **cure))
         est.fit(x_fit, y_fit, **fit_kw)
         res = est.estimate(*held, **est_kw)
         lo, hi = first.ci95
         res.diagnostics["repair"] = {
             "flag": trigger,
-            "action": "refitted with gaussian_prior=True",
+            "action": "refitted with " + ", ".join(f"{k}={v!r}" for k, v in cure.items()),
             "first_fit": {"mi": first.mi, "ci95": [lo, hi if math.isfinite(hi) else None],
                           "flags": [f["code"] for f in first.flags],
                           "seconds": first.diagnostics.get("seconds_fit")},
         }
+        knn = res.diagnostics.get("knn_check")
+        if trigger == "knn_above" and knn is not None and knn > res.ci95[1]:
+            # the first fit showed the denoiser missing what KSG sees: the refit's interval
+            # keeps reaching the k-NN value even inside the check's margin
+            res.ci_high_floor = max(knn, res.ci_high_floor or knn)
+            res.diagnostics["repair"]["upper_end"] = "raised to the k-NN check"
     else:
         for w in caught:  # nothing was repaired: the first fit's warnings stand
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -1049,7 +1063,8 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
 
 
 def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg", test_size: float = 0.2,
-                random_state: Optional[int] = 0, **params: Any) -> MIResult:
+                random_state: Optional[int] = 0, repair: bool = True,
+                **params: Any) -> MIResult:
     """One call: split off ``test_size`` of the samples as held-out data, fit an
     :class:`MMGEstimator` (``**params``) on the rest (standardised with training
     statistics), and estimate I(X;Y) on the held-out part. ``seconds`` covers everything.
@@ -1061,14 +1076,23 @@ def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg", test_size
     ``method`` picks another estimator by name (see :mod:`mmgap.methods`: the MMG variants
     ``mmg-direct`` ..., or a baseline such as ``ksg``; baselines use all samples).
 
+    ``repair`` (MMG methods): refit with the known cure when a cross-check shows the first fit
+    missed dependence (see :func:`fit_estimate`; ``diagnostics["repair"]``). False keeps the
+    first fit (its flags and raised interval stand).
+
     Why held out: a denoiser evaluated on its own training pairs can have memorised y -> x,
     which inflates the conditional/unconditional gap; 20% held out keeps the Monte Carlo
     error small while leaving 80% of the data for training.
     """
+    if not isinstance(repair, bool):
+        raise ValueError(f"repair: expected True or False, got {repair!r}")
     if method != "mmg":
-        from .methods import run_method
+        from .methods import MMG_METHODS, run_method
 
         if z is not None:
             params["z"] = z
+        if method in MMG_METHODS:
+            params["repair"] = repair
         return run_method(method, x, y, test_size=test_size, random_state=random_state, **params)
-    return fit_estimate(x, y, test_size=test_size, random_state=random_state, z=z, **params)[1]
+    return fit_estimate(x, y, test_size=test_size, random_state=random_state, z=z,
+                        repair=repair, **params)[1]
