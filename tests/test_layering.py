@@ -83,3 +83,12 @@ def test_bounds_and_critics_are_separate_from_training():
     assert mmgap_imports(base / "bounds.py") == set()
     assert mmgap_imports(base / "critics.py") == set()
     assert "torch.optim" not in (base / "bounds.py").read_text()
+
+
+def test_estimator_does_not_import_the_registry_or_the_api():
+    """DESIGN.md §7: the one-call API sits above the method registry; the estimator imports
+    neither (no cycle estimator -> methods -> baselines -> estimator). Its one use of the
+    baselines is the KSG function of ``baselines/ksg.py`` for the k-NN check."""
+    assert not mmgap_imports(SRC / "estimator.py") & {"methods", "api", "cli"}
+    assert "from .baselines.ksg import" in (SRC / "estimator.py").read_text()
+    assert "api" not in mmgap_imports(SRC / "methods.py")

@@ -24,7 +24,7 @@ _LAZY = {
     "MIEstimator": "mmgap.types",
     "MMGWarning": "mmgap.types",
     "MMGEstimator": "mmgap.estimator",
-    "estimate_mi": "mmgap.estimator",
+    "estimate_mi": "mmgap.api",
     "VARIANTS": "mmgap.estimator",
     "plot_mmse_curve": "mmgap.plotting",
     "PointwiseResult": "mmgap.types",

@@ -42,7 +42,7 @@ from .validation import (RowSubset, as_2d_array, as_labels, check_finite, check_
                          resolve_discrete, split_image)
 from .validation import _column_names
 
-__all__ = ["MMGEstimator", "estimate_mi", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
+__all__ = ["MMGEstimator", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
 
 logger = logging.getLogger(__name__)
 
@@ -975,7 +975,7 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
                  estimator: Optional[type] = None, z: Any = None, repair: bool = True,
                  **params: Any):
     """Split, fit on the training part, estimate on the held-out part.
-    Returns (fitted estimator, MIResult, (x_test, y_test)); see :func:`estimate_mi`.
+    Returns (fitted estimator, MIResult, (x_test, y_test)); see :func:`mmgap.api.estimate_mi`.
     ``repair``: when ``inference.repair_trigger`` fires, refit on the same rows with the
     cure of ``inference.REPAIR_CURES`` and return the refit; ``diagnostics["repair"]`` keeps
     the first fit. The triggers (only without z): the Gaussian-copula check well above the
@@ -1060,39 +1060,3 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     res.seconds = time.perf_counter() - t0
     res.diagnostics["test_size"] = test_size
     return est, res, held if za is None else held + (za[te],)
-
-
-def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg", test_size: float = 0.2,
-                random_state: Optional[int] = 0, repair: bool = True,
-                **params: Any) -> MIResult:
-    """One call: split off ``test_size`` of the samples as held-out data, fit an
-    :class:`MMGEstimator` (``**params``) on the rest (standardised with training
-    statistics), and estimate I(X;Y) on the held-out part. ``seconds`` covers everything.
-
-    With ``z`` (continuous (n, dim_z), image-shaped, or labels with ``z_discrete=True``):
-    the conditional MI I(X;Y|Z), ``quantity == "cmi"``, and ``p_value`` tests conditional
-    independence.
-
-    ``method`` picks another estimator by name (see :mod:`mmgap.methods`: the MMG variants
-    ``mmg-direct`` ..., or a baseline such as ``ksg``; baselines use all samples).
-
-    ``repair`` (MMG methods): refit with the known cure when a cross-check shows the first fit
-    missed dependence (see :func:`fit_estimate`; ``diagnostics["repair"]``). False keeps the
-    first fit (its flags and raised interval stand).
-
-    Why held out: a denoiser evaluated on its own training pairs can have memorised y -> x,
-    which inflates the conditional/unconditional gap; 20% held out keeps the Monte Carlo
-    error small while leaving 80% of the data for training.
-    """
-    if not isinstance(repair, bool):
-        raise ValueError(f"repair: expected True or False, got {repair!r}")
-    if method != "mmg":
-        from .methods import MMG_METHODS, run_method
-
-        if z is not None:
-            params["z"] = z
-        if method in MMG_METHODS:
-            params["repair"] = repair
-        return run_method(method, x, y, test_size=test_size, random_state=random_state, **params)
-    return fit_estimate(x, y, test_size=test_size, random_state=random_state, z=z,
-                        repair=repair, **params)[1]
