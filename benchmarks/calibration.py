@@ -309,7 +309,7 @@ def replay_record(r):
         flags.append("knn_above")
     if gauss is not None and gauss["mi"] - GAUSS_CHECK_Z * gauss["stderr"] > ci_high:
         flags.append("gaussian_above")
-    floor = upper_end_floor(ci_high, knn_mi=knn, knn_fired=knn_fired, gauss=gauss)
+    floor = upper_end_floor(ci_high, knn_mi=knn, gauss=gauss)
     res = MIResult(mi=est, stderr=se, p_value=p_value, ci_high_floor=floor,
                    lower_bound_only=any(f in ("gap_open_upper", "infinite_mi") for f in flags))
     lo, hi = res.ci95

@@ -522,9 +522,9 @@ def test_repair_below_the_check_inside_the_interval(monkeypatch):
 
 
 def test_estimate_mi_repairs_knn_above_on_standardised_columns(monkeypatch):
-    """``knn_above`` on the default rank map refits with preprocess="standardize" and the
-    refit's interval reaches the k-NN value; an explicit preprocess or repair=False keeps
-    the first fit. (The check's margin is set out of reach below, so that a 40-step fit of
+    """``knn_above`` on the default rank map refits with preprocess="standardize" (whose
+    interval, like every interval, reaches the k-NN value when that lies above it); an
+    explicit preprocess or repair=False keeps the first fit. (The check's margin is set out of reach below, so that a 40-step fit of
     four narrow clusters fires it; the real margin is exercised in docs/benchmarks/hard.md.)"""
     from mmgap import inference
 

@@ -209,9 +209,12 @@ def test_repair_trigger():
     assert repair_trigger(1.0, knn + above, g, rank_map=True) == "gaussian_above"
     assert repair_trigger(1.0, knn + above, g, prior=False, rank_map=True) == "knn_above"
     assert repair_trigger(0.5, above, g, prior=False) is None
+    assert repair_trigger(1.0, [], None, rank_map=True, knn_raises=True) == "below_knn_check"
+    assert repair_trigger(1.0, [], None, knn_raises=True) is None
     from mmgap.inference import REPAIR_CURES
 
-    assert REPAIR_CURES["knn_above"] == {"preprocess": "standardize"}
+    assert REPAIR_CURES["knn_above"] == REPAIR_CURES["below_knn_check"] == {
+        "preprocess": "standardize"}
     assert REPAIR_CURES["gaussian_above"] == REPAIR_CURES["below_gaussian_check"] == {
         "gaussian_prior": True}
 
@@ -236,3 +239,14 @@ def test_combined_p_value_is_bonferroni():
     assert combined_p_value(0.01, 0.2) == pytest.approx(0.02)
     assert combined_p_value(0.6, 0.7) == 1.0
     assert combined_p_value(0.03, None) == 0.03 and combined_p_value(None, None) is None
+
+
+def test_upper_end_floor_reaches_the_checks_above_the_interval():
+    from mmgap.inference import upper_end_floor
+
+    assert upper_end_floor(1.0) is None
+    assert upper_end_floor(1.0, knn_mi=0.99) is None
+    assert upper_end_floor(1.0, knn_mi=1.01) == 1.01  # no margin for the raise
+    g = {"mi": 1.0, "stderr": 0.01}
+    assert upper_end_floor(1.0, gauss=g) == pytest.approx(1.0 + Z95 * 0.01)
+    assert upper_end_floor(1.0, knn_mi=1.1, gauss=g) == 1.1

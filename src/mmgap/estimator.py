@@ -708,8 +708,7 @@ class MMGEstimator(ParamsMixin):
             gauss_mi=None if gauss is None else gauss["mi"],
             gauss_stderr=0.0 if gauss is None else gauss["stderr"])
         # the upper end reaches the cross-checks (design notes 20 and 21)
-        floor = upper_end_floor(ci_high, knn_mi=knn_mi, gauss=gauss,
-                                knn_fired=any(f["code"] == "knn_above" for f in flags))
+        floor = upper_end_floor(ci_high, knn_mi=knn_mi, gauss=gauss)
         warnings_list = [f["message"] for f in flags]
         for w in warnings_list:
             warnings.warn(w, MMGWarning, stacklevel=2)
@@ -726,6 +725,7 @@ class MMGEstimator(ParamsMixin):
             "auto": self.auto_,
             "edge_mi_density": [nats_to(v, u) for v in edge_density],
             "knn_check": None if knn_mi is None else nats_to(knn_mi, u),
+            "knn_check_raises_upper_end": knn_mi is not None and bool(knn_mi > ci_high),
             "gaussian_check": None if gauss is None else {
                 "mi": nats_to(gauss["mi"], u), "stderr": nats_to(gauss["stderr"], u),
                 "raises_upper_end": bool(gauss["mi"] + Z95 * gauss["stderr"] > ci_high)},
@@ -981,8 +981,7 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     the first fit. The triggers (only without z): the Gaussian-copula check well above the
     first fit, with ``gaussian_prior`` left at None and a non-adaptive variant (cure:
     ``gaussian_prior=True``); the k-NN check above the interval with ``preprocess`` left at
-    its default rank map (cure: ``preprocess="standardize"``; the refit's interval then
-    reaches at least the k-NN value).
+    its default rank map (cure: ``preprocess="standardize"``).
     With ``z`` the estimate is I(X;Y|Z), z is split with the same rows, and the last item
     is (x_test, y_test, z_test).
     ``estimator``: the class to construct with ``params`` (default :class:`MMGEstimator`;
@@ -1029,7 +1028,8 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     trigger = (repair_trigger(
         res.mi, res.flags, res.diagnostics.get("gaussian_check"),
         prior=params.get("gaussian_prior") is None and not est.variant_.endswith("adaptive"),
-        rank_map="preprocess" not in params and est.preprocess == "rank")
+        rank_map="preprocess" not in params and est.preprocess == "rank",
+        knn_raises=bool(res.diagnostics.get("knn_check_raises_upper_end")))
         if repairable else None)
     if trigger is not None:
         # the known cures (inference.REPAIR_CURES; design notes 23, 25, 26)
@@ -1047,12 +1047,6 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
                           "flags": [f["code"] for f in first.flags],
                           "seconds": first.diagnostics.get("seconds_fit")},
         }
-        knn = res.diagnostics.get("knn_check")
-        if trigger == "knn_above" and knn is not None and knn > res.ci95[1]:
-            # the first fit showed the denoiser missing what KSG sees: the refit's interval
-            # keeps reaching the k-NN value even inside the check's margin
-            res.ci_high_floor = max(knn, res.ci_high_floor or knn)
-            res.diagnostics["repair"]["upper_end"] = "raised to the k-NN check"
     else:
         for w in caught:  # nothing was repaired: the first fit's warnings stand
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

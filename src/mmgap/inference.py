@@ -129,26 +129,32 @@ REPAIR_CURES = {
     "gaussian_above": {"gaussian_prior": True},
     "below_gaussian_check": {"gaussian_prior": True},
     "knn_above": {"preprocess": "standardize"},
+    "below_knn_check": {"preprocess": "standardize"},
 }
 
 
 def repair_trigger(mi: float, flags: List[Dict[str, str]],
                    gauss: Optional[Dict[str, float]], *, prior: bool = True,
-                   rank_map: bool = False) -> Optional[str]:
+                   rank_map: bool = False, knn_raises: bool = False) -> Optional[str]:
     """Why the default should refit (a key of :data:`REPAIR_CURES`), or None.
 
     With ``prior`` (the Gaussian prior is not in use and may be added): ``"gaussian_above"``
     when that flag fired, ``"below_gaussian_check"`` when the Gaussian-copula check ``gauss``
     less :data:`REPAIR_Z` of its standard errors exceeds the estimate ``mi``. With
     ``rank_map`` (the fit used the default rank map and the preprocessing may change):
-    ``"knn_above"`` when that flag fired. The Gaussian triggers come first."""
+    ``"knn_above"`` when that flag fired, ``"below_knn_check"`` when the k-NN check lies above
+    the interval within the flag's margin (``knn_raises``). The Gaussian triggers come
+    first."""
     if prior:
         if any(f["code"] == "gaussian_above" for f in flags):
             return "gaussian_above"
         if gauss is not None and gauss["mi"] - REPAIR_Z * gauss["stderr"] > mi:
             return "below_gaussian_check"
-    if rank_map and any(f["code"] == "knn_above" for f in flags):
-        return "knn_above"
+    if rank_map:
+        if any(f["code"] == "knn_above" for f in flags):
+            return "knn_above"
+        if knn_raises:
+            return "below_knn_check"
     return None
 
 
@@ -260,12 +266,14 @@ def combined_p_value(p_denoiser: Optional[float], p_linear: Optional[float]) -> 
     return float(min(1.0, len(ps) * min(ps)))
 
 
-def upper_end_floor(ci_high: float, *, knn_mi: Optional[float] = None, knn_fired: bool = False,
+def upper_end_floor(ci_high: float, *, knn_mi: Optional[float] = None,
                     gauss: Optional[Dict[str, float]] = None) -> Optional[float]:
     """The value the interval's upper end ``ci_high`` is raised to by the cross-checks, or
-    None: the k-NN estimate when its flag fired, and the Gaussian-copula value's own upper 95%
-    limit (``gauss`` = {"mi", "stderr"}) whenever that lies above ``ci_high``."""
-    floors = [knn_mi] if knn_fired and knn_mi is not None else []
+    None: the k-NN estimate ``knn_mi`` whenever it lies above ``ci_high`` (KSG is biased low
+    in the few dimensions where it runs; the ``knn_above`` *flag* needs a margin, the raise
+    does not: design note 26), and the Gaussian-copula value's own upper 95% limit
+    (``gauss`` = {"mi", "stderr"}) whenever that lies above ``ci_high``."""
+    floors = [knn_mi] if knn_mi is not None and knn_mi > ci_high else []
     if gauss is not None and gauss["mi"] + Z95 * gauss["stderr"] > ci_high:
         floors.append(gauss["mi"] + Z95 * gauss["stderr"])
     return max(floors) if floors else None
