@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import mmgap
-from mmgap.cli import _discrete_arg, main
+from mmgap.cli import main
+from mmgap.cli.common import _discrete_arg
 from mmgap.matrix import _symmetric, mi_matrix, mutual_info_classif, mutual_info_regression
 from mmgap.preprocessing import DiscreteColumns, make_scaler, scaler_from_dict
 from mmgap.validation import label_column, resolve_discrete
