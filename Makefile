@@ -24,7 +24,7 @@ demo: setup
 	$(VENV)/bin/mmgap demo
 
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
