@@ -547,3 +547,5 @@ def test_estimate_mi_repairs_knn_above_on_standardised_columns(monkeypatch):
         assert "knn_above" in [f["code"] for f in kept.flags]
     with pytest.raises(ValueError, match="repair"):
         estimate_mi(x, y, repair="no", **kw)
+    with pytest.raises(ValueError, match="repair"):
+        mmgap.estimator.fit_estimate(x, y, repair=1, **kw)

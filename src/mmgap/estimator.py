@@ -989,6 +989,8 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     t0 = time.perf_counter()
     check_fraction(test_size, "test_size")
     check_random_state(random_state)
+    if not isinstance(repair, bool):
+        raise ValueError(f"repair: expected True or False, got {repair!r}")
     cls = estimator or MMGEstimator
     y_labels = label_column(discrete_spec(cls, params, "y_discrete"), y, "y", "y_discrete")
     xf, x_shape = split_image(x, "x")
