@@ -25,7 +25,9 @@ def test_learned_estimate_on_correlated_gaussian(gaussian_1d):
     errs = []
     for seed in range(3):
         x, y = gaussian_1d(4000, 100 + seed)
-        res = estimate_mi(x, y, random_state=seed, n_steps=800, verbose=False)
+        # the first fit, whose seed spread set the tolerances; the repair path (a second,
+        # standardised fit with a wider interval) has its own tests
+        res = estimate_mi(x, y, random_state=seed, n_steps=800, verbose=False, repair=False)
         errs.append(res.mi - TRUTH_075)
         assert abs(res.mi - TRUTH_075) < 0.08, res.summary()
         assert 0 < res.stderr < 0.05
