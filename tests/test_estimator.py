@@ -541,6 +541,10 @@ def test_estimate_mi_repairs_knn_above_on_standardised_columns(monkeypatch):
     assert rep["flag"] == "knn_above" and rep["action"] == "refitted with preprocess='standardize'"
     assert "knn_above" in rep["first_fit"]["flags"]
     assert res.ci95[1] >= res.diagnostics["knn_check"]
+    # both preprocessings are valid: the interval holds the first fit's and the refit's own
+    first_lo, first_hi = rep["first_fit"]["ci95"]
+    assert rep["interval"] == "hull of both fits' intervals"
+    assert res.ci95[0] <= first_lo and res.ci95[1] >= first_hi
     est, res2, _ = mmgap.estimator.fit_estimate(x, y, **kw)
     assert est.preprocess == "standardize" and res2.mi == res.mi
     for extra in ({"preprocess": "rank"}, {"repair": False}):

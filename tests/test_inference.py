@@ -137,6 +137,18 @@ def test_knn_floor_raises_only_the_upper_end():
     assert MIResult(mi=1.0, stderr=0.05, ci_high_floor=1.3, upper_bound=1.2).ci95[1] == 1.2
 
 
+def test_low_ceiling_lowers_only_the_lower_end():
+    from mmgap.types import MIResult
+
+    lo, hi = MIResult(mi=1.0, stderr=0.05, ci_low_ceiling=0.7).ci95
+    assert lo == pytest.approx(0.7) and hi == pytest.approx(1.0 + 1.959963984540054 * 0.05)
+    # a ceiling above the own lower end changes nothing; MI's interval never goes below 0
+    assert MIResult(mi=1.0, stderr=0.05, ci_low_ceiling=0.99).ci95[0] == pytest.approx(0.902, abs=1e-3)
+    assert MIResult(mi=1.0, stderr=0.05, ci_low_ceiling=-0.3).ci95[0] == 0.0
+    d = MIResult(mi=1.0, stderr=0.05, ci_low_ceiling=0.7, ci_high_floor=1.4).to_dict()
+    assert d["ci95"] == pytest.approx([0.7, 1.4])
+
+
 @pytest.mark.parametrize("c,high", [(0.3, 2.0), (1e-4, 9.0), (1e-6, 9.0)])
 def test_gaussian_tail_share_matches_closed_form(c, high):
     """One component with conditional variance c: gap(l) = sigmoid(l) - sigmoid(l + log c),

@@ -41,7 +41,7 @@ __all__ = ["MODEL_ERROR_REL", "calibrated_stderr", "permutation_test", "label_en
            "reliability_flags", "EDGE_GAP_REL", "EDGE_GAP_ABS", "FEW_SAMPLES_PER_DIM",
            "OVERFIT_REL", "DISAGREE_REL", "z_strata", "STRATUM_SIZE", "PERMUTATION_MAX_ROWS",
            "capped_rows", "gaussian_copula_check", "GAUSS_CHECK_Z", "REPAIR_Z", "repair_trigger",
-           "REPAIR_CURES",
+           "REPAIR_CURES", "REPAIR_HULL",
            "DELTA_WEIGHT_CHECKED",
            "upper_end_floor", "linear_permutation_test", "combined_p_value",
            "LINEAR_TEST_MAX_ROWS", "LINEAR_TEST_PERMUTATIONS"]
@@ -131,6 +131,14 @@ REPAIR_CURES = {
     "knn_above": {"preprocess": "standardize"},
     "below_knn_check": {"preprocess": "standardize"},
 }
+
+#: the triggers after whose refit the 95% interval is the hull of both fits' intervals
+#: (design note 27): the rank map and plain standardisation are both valid (MI does not
+#: change under invertible per-column maps) and neither is known to be the better one on a
+#: given multi-modal marginal, so their disagreement is model error that the data show; the
+#: Gaussian triggers refit because the first fit is known to have missed (a gap still open
+#: at the window's edge), so its interval is not kept
+REPAIR_HULL = frozenset({"knn_above", "below_knn_check"})
 
 
 def repair_trigger(mi: float, flags: List[Dict[str, str]],

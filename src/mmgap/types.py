@@ -70,6 +70,9 @@ class MIResult:
         the edge of the log-SNR window), so the interval has no upper end.
     ci_high_floor : a value the interval's upper end is raised to (a cross-check estimate
         that lay above it, e.g. the k-NN check of MMG's ``knn_above`` flag), or None.
+    ci_low_ceiling : a value the interval's lower end is lowered to, or None (with
+        ``ci_high_floor``: another fit's interval that the 95% interval is widened to hold,
+        e.g. the first fit's after a k-NN repair, design note 27).
     units : "nats" or "bits".
     variant : which estimator/variant produced it (e.g. "orthogonal").
     n_train, n_test : sample sizes used for fitting and for the estimate.
@@ -94,6 +97,7 @@ class MIResult:
     lower_bound_only: bool = False
     quantity: str = "mi"
     ci_high_floor: Optional[float] = None
+    ci_low_ceiling: Optional[float] = None
 
     @property
     def value(self) -> float:
@@ -107,6 +111,8 @@ class MIResult:
             return (self.mi - half, self.mi + half)
         cap = math.inf if self.upper_bound is None else self.upper_bound
         lo = max(self.mi - half, 0.0)
+        if self.ci_low_ceiling is not None:
+            lo = max(min(lo, self.ci_low_ceiling), 0.0)
         if self.p_value is not None and self.p_value > 0.05:
             lo = 0.0  # the test does not reject I = 0 at 5%: 0 stays in the 95% set
         hi = math.inf if self.lower_bound_only else min(self.mi + half, cap)
