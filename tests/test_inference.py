@@ -223,6 +223,14 @@ def test_repair_trigger():
     assert repair_trigger(0.5, above, g, prior=False) is None
     assert repair_trigger(1.0, [], None, rank_map=True, knn_raises=True) == "below_knn_check"
     assert repair_trigger(1.0, [], None, knn_raises=True) is None
+    # not where the k-NN value itself is within the flag's margin of 0 (independent data:
+    # its noise clears the interval's small upper end)
+    from mmgap.inference import KNN_CHECK_MARGIN as m
+
+    assert repair_trigger(0.001, knn, None, rank_map=True, knn_mi=m) is None
+    assert repair_trigger(0.001, knn, None, rank_map=True, knn_mi=m + 1e-9) == "knn_above"
+    assert repair_trigger(0.001, [], None, rank_map=True, knn_raises=True, knn_mi=0.006) is None
+    assert repair_trigger(0.001, above, g, rank_map=True, knn_mi=0.006) == "gaussian_above"
     from mmgap.inference import REPAIR_CURES
 
     assert REPAIR_CURES["knn_above"] == REPAIR_CURES["below_knn_check"] == {

@@ -1033,7 +1033,8 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
         res.mi, res.flags, res.diagnostics.get("gaussian_check"),
         prior=params.get("gaussian_prior") is None and not est.variant_.endswith("adaptive"),
         rank_map="preprocess" not in params and est.preprocess == "rank",
-        knn_raises=bool(res.diagnostics.get("knn_check_raises_upper_end")))
+        knn_raises=bool(res.diagnostics.get("knn_check_raises_upper_end")),
+        knn_mi=res.diagnostics.get("knn_check") or 0.0)
         if repairable else None)
     if trigger is not None:
         # the known cures (inference.REPAIR_CURES; design notes 23, 25, 26)

@@ -143,7 +143,8 @@ REPAIR_HULL = frozenset({"knn_above", "below_knn_check"})
 
 def repair_trigger(mi: float, flags: List[Dict[str, str]],
                    gauss: Optional[Dict[str, float]], *, prior: bool = True,
-                   rank_map: bool = False, knn_raises: bool = False) -> Optional[str]:
+                   rank_map: bool = False, knn_raises: bool = False,
+                   knn_mi: float = math.inf) -> Optional[str]:
     """Why the default should refit (a key of :data:`REPAIR_CURES`), or None.
 
     With ``prior`` (the Gaussian prior is not in use and may be added): ``"gaussian_above"``
@@ -151,14 +152,17 @@ def repair_trigger(mi: float, flags: List[Dict[str, str]],
     less :data:`REPAIR_Z` of its standard errors exceeds the estimate ``mi``. With
     ``rank_map`` (the fit used the default rank map and the preprocessing may change):
     ``"knn_above"`` when that flag fired, ``"below_knn_check"`` when the k-NN check lies above
-    the interval within the flag's margin (``knn_raises``). The Gaussian triggers come
-    first."""
+    the interval within the flag's margin (``knn_raises``), both only when the k-NN value
+    ``knn_mi`` itself exceeds that margin (:data:`KNN_CHECK_MARGIN`): on independent data the
+    interval's upper end is so close to 0 that the k-NN value's noise clears it, and a refit
+    could move the estimate by no more than the margin that the flag ignores anyway. The
+    Gaussian triggers come first."""
     if prior:
         if any(f["code"] == "gaussian_above" for f in flags):
             return "gaussian_above"
         if gauss is not None and gauss["mi"] - REPAIR_Z * gauss["stderr"] > mi:
             return "below_gaussian_check"
-    if rank_map:
+    if rank_map and knn_mi > KNN_CHECK_MARGIN:
         if any(f["code"] == "knn_above" for f in flags):
             return "knn_above"
         if knn_raises:
