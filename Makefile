@@ -6,6 +6,8 @@ VENV ?= .venv
 PYTHON ?= python3
 # On these machines torch 2.13.0 is a local CPU build; override e.g. TORCH_SPEC="torch>=2.1"
 TORCH_SPEC ?= torch==2.13.0
+# test workers (pytest-xdist; each runs torch on one thread): one per core, at most 4
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.mmgap-installed
 
@@ -24,7 +26,7 @@ demo: setup
 	$(VENV)/bin/mmgap demo
 
 test: setup
-	$(PY) -m pytest -q --durations=15
+	$(PY) -m pytest -q --durations=15 -n $(TEST_WORKERS) --dist worksteal
 
 test-slow: setup
 	$(PY) -m pytest -q -m slow
