@@ -78,11 +78,54 @@ def test_parquet_input(tmp_path, gaussian_1d, capsys):
     pytest.importorskip("pyarrow")
     x, y = gaussian_1d(200, 3)
     path = tmp_path / "t.parquet"
-    pd.DataFrame({"a": x, "b": y, "s": ["q"] * 200}).to_parquet(path)
+    sign = np.where(np.ravel(x) > 0, "pos", "neg")
+    pd.DataFrame({"a": x, "b": y, "s": sign, "m": [None] + list(sign[1:])}).to_parquet(path)
     code, out, err = run(capsys, ["estimate", path, "--x-cols", "a", "--y-cols", "b", "--json", *FAST])
     assert code == 0, err
-    code, out, err = run(capsys, ["estimate", path, "--x-cols", "a", "--y-cols", "s", *FAST])
-    assert code == 2 and "column 's' is not numeric" in err
+    # a string column is a label column: its entropy bounds the MI
+    code, out, err = run(capsys, ["estimate", path, "--x-cols", "a", "--y-cols", "s", "--json",
+                                  "--permutations", "0", *FAST])
+    p = np.mean(sign == "pos")
+    assert code == 0, err
+    # (the plug-in entropy of the training rows' labels, near that of all rows)
+    assert json.loads(out)["upper_bound"] == pytest.approx(-p * np.log(p) - (1 - p) * np.log(1 - p),
+                                                           abs=0.01)
+    code, out, err = run(capsys, ["estimate", path, "--x-cols", "a", "--y-cols", "m", *FAST])
+    assert code == 2 and "column 'm' has a missing value" in err
+
+
+def test_text_columns_of_a_csv_are_categories(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(300)
+    path = tmp_path / "t.csv"
+    with open(path, "w") as fh:
+        fh.write("a,b,kind,typo\n")
+        for i, v in enumerate(a):
+            typo = "oops" if i == 7 else f"{v:.3f}"
+            fh.write(f"{v:.4f},{rng.standard_normal():.4f},{'up' if v > 0 else 'down'},{typo}\n")
+    base = ["estimate", path, "--x-cols", "a", "--permutations", "0", "--json", *FAST]
+    code, out, err = run(capsys, [*base, "--y-cols", "kind"])
+    p = np.mean(a > 0)
+    assert code == 0, err
+    assert json.loads(out)["upper_bound"] == pytest.approx(-p * np.log(p) - (1 - p) * np.log(1 - p),
+                                                           abs=0.01)
+    # a text column among several X columns becomes a discrete column of X
+    code, out, err = run(capsys, ["estimate", path, "--x-cols", "kind,b", "--y-cols", "a",
+                                  "--permutations", "0", "--json", *FAST])
+    assert code == 0, err
+    # a numeric column with one text cell is an error, unless it is declared discrete
+    code, out, err = run(capsys, [*base, "--y-cols", "typo"])
+    assert code == 2 and "column 'typo' is not numeric (line 9: 'oops') but holds numbers" in err
+    code, out, err = run(capsys, [*base, "--y-cols", "typo", "--y-discrete", "typo"])
+    assert code == 0, err  # 300 distinct strings: categories, as asked
+    code, out, err = run(capsys, [*base, "--y-cols", "kind", "--y-discrete", "none"])
+    assert code == 2 and "--y-discrete: 'none', but column 'kind' of Y holds text" in err
+    # a baseline sees it as labels, as it would integer labels
+    code, out, err = run(capsys, [*base, "--y-cols", "kind", "--method", "ksg"])
+    assert code == 2 and "method 'ksg' does not take discrete labels" in err
+    # the other readers still refuse text: h(X) of text is not defined here
+    code, out, err = run(capsys, ["entropy", path, "--x-cols", "kind", *FAST])
+    assert code == 2 and "column 'kind' is not numeric" in err
 
 
 def _csv(tmp_path, rows, header="a,b", name="bad"):

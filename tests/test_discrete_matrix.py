@@ -287,6 +287,10 @@ def test_cli_matrix_with_a_text_column(tmp_path, capsys):
     assert out.read_text().splitlines()[0] == "column,mi"
     assert main(["matrix", str(path), "--out", str(out), "--target", "nope"]) == 2
     assert "no column 'nope'" in capsys.readouterr().err
+    typo = tmp_path / "typo.csv"
+    typo.write_text("a,b\n" + "".join(f"{v:.3f},{'x' if i == 3 else v}\n" for i, v in enumerate(a)))
+    assert main(["matrix", str(typo), "--out", str(out), "--steps", "30", "--quiet"]) == 2
+    assert "column 'b' is not numeric (line 5: 'x') but holds numbers" in capsys.readouterr().err
 
 
 def test_cli_estimate_x_discrete_names(tmp_path, capsys):

@@ -58,14 +58,7 @@ def _read_csv(path: Path) -> Tuple[List[str], List[List[str]], bool]:
     if not rows:
         raise DataError(f"{path}: the file is empty")
 
-    def numeric(cell: str) -> bool:
-        try:
-            float(cell)
-            return True
-        except ValueError:
-            return cell.strip() == ""
-
-    has_header = not all(numeric(c) for c in rows[0])
+    has_header = not all(_is_number(c) or not c.strip() for c in rows[0])
     header = [c.strip() for c in rows[0]] if has_header else [str(i) for i in range(len(rows[0]))]
     body = rows[1:] if has_header else rows
     return header, body, has_header
@@ -85,16 +78,43 @@ def _select(header: Sequence[str], cols: Optional[Sequence[str]], path: Path) ->
     return out
 
 
-def _csv_array(path: Path, cols: Optional[Sequence[str]], text: Optional[List[int]] = None) -> np.ndarray:
-    """The selected columns as floats. With ``text`` (a list to fill), a column holding any
-    non-numeric cell is read as categories instead: its distinct strings, sorted, become the
-    codes 0, 1, ..., and its position is appended to ``text``."""
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return False
+
+
+def _declared(declared, j: int, name: str) -> bool:
+    """Column ``j`` of the selection (named ``name``) is declared discrete by ``declared``:
+    True (every column), or a list of positions within the selection and/or names."""
+    if declared is True:
+        return True
+    if isinstance(declared, (list, tuple, set)):
+        return j in declared or name in declared
+    return False
+
+
+def _codes(cells: Sequence[str]) -> List[int]:
+    """Category codes: the distinct strings, sorted, become 0, 1, ..."""
+    code = {v: i for i, v in enumerate(sorted(set(cells)))}
+    return [code[v] for v in cells]
+
+
+def _csv_array(path: Path, cols: Optional[Sequence[str]], text: Optional[List[int]] = None,
+               declared=None) -> np.ndarray:
+    """The selected columns as floats. With ``text`` (a list to fill), a column of text is read
+    as categories instead: its distinct strings, sorted, become the codes 0, 1, ..., and its
+    position is appended to ``text``. A column that mixes numbers and text (often a typo in a
+    numeric column) is read so only when ``declared`` names it (see :func:`_declared`)."""
     header, body, has_header = _read_csv(path)
     idx = _select(header, cols, path)
     if not body:
         raise DataError(f"{path}: no data rows")
     first_line = 2 if has_header else 1
     out = np.empty((len(body), len(idx)), dtype=np.float64)
+    first_text = {}  # position -> (line, cell) of its first non-numeric cell
     for r, row in enumerate(body):
         if len(row) != len(header):
             raise DataError(
@@ -112,21 +132,25 @@ def _csv_array(path: Path, cols: Optional[Sequence[str]], text: Optional[List[in
                     raise DataError(
                         f"{path}: column {header[c]!r} is not numeric (line {r + first_line}: "
                         f"{cell!r})") from None
-                if j not in text:
-                    text.append(j)
-    for j in text or []:
+                first_text.setdefault(j, (r + first_line, cell))
+    for j, (line, cell) in sorted(first_text.items()):
+        name = header[idx[j]]
         cells = [row[idx[j]].strip() for row in body]
+        if any(_is_number(v) for v in cells) and not _declared(declared, j, name):
+            raise DataError(
+                f"{path}: column {name!r} is not numeric (line {line}: {cell!r}) but holds "
+                "numbers elsewhere; fix the cell, or declare the column discrete to read every "
+                "value as a category")
         if "" in cells:
-            line = cells.index("") + first_line
-            raise DataError(f"{path}: text column {header[idx[j]]!r} has an empty cell (line "
-                            f"{line}); fill or drop missing values first")
-        levels = sorted(set(cells))
-        code = {v: i for i, v in enumerate(levels)}
-        out[:, j] = [code[v] for v in cells]
+            raise DataError(f"{path}: text column {name!r} has an empty cell (line "
+                            f"{cells.index('') + first_line}); fill or drop missing values first")
+        out[:, j] = _codes(cells)
+        text.append(j)
     return out
 
 
-def _parquet_array(path: Path, cols: Optional[Sequence[str]]) -> np.ndarray:
+def _parquet_array(path: Path, cols: Optional[Sequence[str]],
+                   text: Optional[List[int]] = None) -> np.ndarray:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -138,22 +162,32 @@ def _parquet_array(path: Path, cols: Optional[Sequence[str]]) -> np.ndarray:
     header = list(table.column_names)
     idx = _select(header, cols, path)
     columns = []
-    for i in idx:
+    for j, i in enumerate(idx):
         col = table.column(i)
         try:
             arr = col.to_numpy(zero_copy_only=False)
         except Exception:
             arr = np.asarray(col.to_pylist(), dtype=object)
         if arr.dtype.kind not in "biuf":
-            raise DataError(f"{path}: column {header[i]!r} is not numeric (type {col.type})")
+            if text is None or arr.dtype.kind not in "OUS" or col.null_count:
+                why = "has a missing value" if text is not None and col.null_count else "is not numeric"
+                raise DataError(f"{path}: column {header[i]!r} {why} (type {col.type})")
+            arr = np.asarray(_codes([str(v) for v in arr]), dtype=np.float64)
+            text.append(j)
         columns.append(arr.astype(np.float64))
     return np.column_stack(columns)
 
 
 def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequence[str]] = None,
-               name: str = "x", mmap: bool = True) -> np.ndarray:
+               name: str = "x", mmap: bool = True, text: Optional[List[int]] = None,
+               declared=None) -> np.ndarray:
     """Read one array. ``key`` picks an array inside a .npz; ``columns`` picks CSV/parquet
     columns (names or 0-based indices).
+
+    With ``text`` (a list to fill), CSV/parquet text columns are read as categories (codes
+    0, 1, ... of their sorted distinct values) and their positions appended to ``text``; a CSV
+    column mixing numbers and text only when ``declared`` (True, or positions/names) names it.
+    Without ``text`` a text cell is an error.
 
     A .npy file is memory-mapped read-only (``mmap=True``, the default): nothing is read until
     used, and the estimators read it in blocks, so a file larger than memory can be used.
@@ -164,9 +198,9 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
     if columns is not None and suffix in (".npy", ".npz"):
         raise DataError(f"{p}: column selection (--{name}-cols) applies to .csv and .parquet files only")
     if suffix == ".csv":
-        return _csv_array(p, columns)
+        return _csv_array(p, columns, text, declared)
     if suffix == ".parquet":
-        return _parquet_array(p, columns)
+        return _parquet_array(p, columns, text)
     with open(p, "rb") as fh:
         magic = fh.read(6)
     if suffix == ".npz" and not magic.startswith(b"PK"):
@@ -201,18 +235,18 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
 
 
 def load_table(path: str, *, columns: Optional[Sequence[str]] = None,
-               key: Optional[str] = None,
-               text: Optional[List[int]] = None) -> Tuple[np.ndarray, List[str]]:
+               key: Optional[str] = None, text: Optional[List[int]] = None,
+               declared=None) -> Tuple[np.ndarray, List[str]]:
     """A 2-D table and its column names: a .csv/.parquet (its header, or 0, 1, ... without
     one; ``columns`` selects) or a 2-D .npy/.npz array (names x0, x1, ...). With ``text``
-    (a list to fill), CSV text columns become category codes (see ``_csv_array``) and their
-    positions are appended to it."""
+    (a list to fill), text columns become category codes (see :func:`load_array`, which also
+    says what ``declared`` does) and their positions are appended to it."""
     p = Path(path)
     _check_file(p)
     suffix = p.suffix.lower()
     if suffix == ".csv":
         header = _read_csv(p)[0]
-        arr = _csv_array(p, columns, text)
+        arr = _csv_array(p, columns, text, declared)
         return arr, [header[i] for i in _select(header, columns, p)]
     if suffix == ".parquet":
         try:
@@ -223,7 +257,7 @@ def load_table(path: str, *, columns: Optional[Sequence[str]] = None,
             header = None  # load_array reports why
     else:
         header = None
-    arr = load_array(path, key=key, columns=columns, name="data")
+    arr = load_array(path, key=key, columns=columns, name="data", text=text)
     if arr.ndim != 2:
         raise DataError(f"{p}: expected a 2-D table (rows x columns), got shape {arr.shape}")
     if header is None:
@@ -268,9 +302,17 @@ def _check_npy_header(fh, size: int, where: str) -> int:
 
 def load_xy(data: Optional[str] = None, *, x: Optional[str] = None, y: Optional[str] = None,
             x_cols: Optional[Sequence[str]] = None, y_cols: Optional[Sequence[str]] = None,
-            x_key: str = "x", y_key: str = "y") -> Tuple[np.ndarray, np.ndarray]:
+            x_key: str = "x", y_key: str = "y", text: Optional[dict] = None,
+            declared: Optional[dict] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Read (x, y) from one file (``data``: .npz with arrays ``x_key``/``y_key``, or a table
-    with ``x_cols``/``y_cols``) or from two files ``x`` and ``y``."""
+    with ``x_cols``/``y_cols``) or from two files ``x`` and ``y``.
+
+    ``text`` ({"x": [], "y": []}, lists to fill) and ``declared`` ({"x": spec, "y": spec})
+    read text columns of tables as categories, as :func:`load_array` says."""
+    text = text or {}
+    declared = declared or {}
+    tx = dict(text=text.get("x"), declared=declared.get("x"))
+    ty = dict(text=text.get("y"), declared=declared.get("y"))
     if data is not None:
         if x is not None or y is not None:
             raise DataError("give either DATA or --x/--y, not both")
@@ -284,8 +326,9 @@ def load_xy(data: Optional[str] = None, *, x: Optional[str] = None, y: Optional[
             raise DataError(f"{p}: a single .npy holds one array; use --x FILE --y FILE")
         if not x_cols or not y_cols:
             raise DataError(f"{p}: a table needs --x-cols and --y-cols to say which columns are X and Y")
-        return (load_array(data, columns=x_cols, name="x"),
-                load_array(data, columns=y_cols, name="y"))
+        return (load_array(data, columns=x_cols, name="x", **tx),
+                load_array(data, columns=y_cols, name="y", **ty))
     if x is None or y is None:
         raise DataError("no data: give DATA (a .npz with arrays x and y, or a table) or both --x FILE and --y FILE")
-    return load_array(x, columns=x_cols, name="x", key=x_key), load_array(y, columns=y_cols, name="y", key=y_key)
+    return (load_array(x, columns=x_cols, name="x", key=x_key, **tx),
+            load_array(y, columns=y_cols, name="y", key=y_key, **ty))

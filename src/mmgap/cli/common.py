@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Optional
 
 
 from .. import distributed
@@ -108,7 +109,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
 
 _DISCRETE_HELP = ("which columns of {v} are discrete: 'auto' (default: integer columns with at "
                   "most 50 distinct values), the flag alone or 'all' (every column), 'none', or "
-                  "a comma list of 0-based positions within {v} or of names from its --*-cols")
+                  "a comma list of 0-based positions within {v} or of names from its --*-cols. "
+                  "Text columns of a table are categories, always discrete ('none' refuses them)")
 
 
 def _discrete_arg(value):
@@ -235,9 +237,12 @@ def _check_outputs(args) -> None:
             raise ValueError(f"--save: cannot create {save!r}: its parent is not writable")
 
 
-def _load_z(args):
-    """The Z of I(X;Y|Z) named by --z / --z-cols / --z-key, or None."""
+def _load_z(args, text: Optional[list] = None):
+    """The Z of I(X;Y|Z) named by --z / --z-cols / --z-key, or None. ``text``: see
+    :func:`_load_data`."""
     from ..dataio import DataError, load_array, parse_columns
+
+    tz = {"text": text, "declared": getattr(args, "z_discrete", None)}
 
     z_file, z_cols, z_key = getattr(args, "z", None), getattr(args, "z_cols", None), getattr(args, "z_key", None)
     if z_file is None and z_cols is None and z_key is None:
@@ -245,7 +250,7 @@ def _load_z(args):
             raise ValueError("--z-discrete: no Z given; add --z FILE, --z-cols or --z-key")
         return None
     if z_file is not None:
-        return load_array(z_file, columns=parse_columns(z_cols), key=z_key or "z", name="z")
+        return load_array(z_file, columns=parse_columns(z_cols), key=z_key or "z", name="z", **tz)
     if args.data is None:
         raise DataError("--z-cols/--z-key pick Z from DATA; with --x/--y files give --z FILE")
     if Path(args.data).suffix.lower() == ".npz":
@@ -254,7 +259,44 @@ def _load_z(args):
         return load_array(args.data, key=z_key, name="z")
     if z_key:
         raise DataError(f"{args.data}: --z-key applies to .npz files; use --z-cols for tables")
-    return load_array(args.data, columns=parse_columns(z_cols), name="z")
+    return load_array(args.data, columns=parse_columns(z_cols), name="z", **tz)
+
+
+def _load_data(args):
+    """(x, y, z) from the data options (z None without one). Text columns of a table are
+    categories: they are read as codes and added to the --x/--y/--z-discrete specs on
+    ``args`` (a column mixing numbers and text must be declared discrete; with 'none' a text
+    column is an error)."""
+    from ..dataio import load_xy, parse_columns
+
+    specs = _discrete_specs(args)  # names checked against --*-cols before anything is read
+    text = {"x": [], "y": [], "z": []}
+    declared = {v: getattr(args, f"{v}_discrete", "auto") for v in ("x", "y", "z")}
+    x, y = load_xy(args.data, x=args.x, y=args.y, x_cols=parse_columns(args.x_cols),
+                   y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key,
+                   text=text, declared=declared)
+    z = _load_z(args, text=text["z"])
+    for v, arr in (("x", x), ("y", y), ("z", z)):
+        if text[v]:
+            names = parse_columns(getattr(args, f"{v}_cols", None))
+            setattr(args, f"{v}_discrete", _with_text(specs[f"{v}_discrete"], sorted(text[v]), arr,
+                                                      f"--{v}-discrete", names, f" of {v.upper()}"))
+    return x, y, z
+
+
+def _with_text(spec, cols: list, arr, flag: str, names: Optional[list], where: str = ""):
+    """A discrete spec (resolved to positions) with the text columns ``cols`` added."""
+    if spec is True:
+        return True
+    label = names[cols[0]] if names and cols[0] < len(names) else cols[0]
+    if spec is False:
+        raise ValueError(f"{flag}: 'none', but column {label!r}{where} holds text, which can be "
+                         "read only as categories; drop the option or that column")
+    if isinstance(spec, str):  # "auto": the integer columns it would pick, and the text ones
+        from ..validation import resolve_discrete
+
+        spec = resolve_discrete("auto", arr, "data", flag)
+    return sorted(set(spec) | set(cols))
 
 
 def _discrete_specs(args) -> dict:

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import distributed
 from .common import (EXIT_OK, _Formatter, _emit, _add_repair_arg, _add_training_args,
-                     _add_data_args, _params, _plot, _emit_truth, _check_outputs, _load_z,
+                     _add_data_args, _params, _plot, _emit_truth, _check_outputs, _load_data,
                      _discrete_specs)
 
 DEMO_TASK = "multinormal-dense-5-5-0.5"
@@ -207,17 +207,15 @@ def _decision(res, alpha: float) -> str:
 
 
 def cmd_estimate(args) -> int:
-    from ..dataio import load_xy, parse_columns
-
-    x, y = load_xy(args.data, x=args.x, y=args.y, x_cols=parse_columns(args.x_cols),
-                   y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key)
     from ..validation import check_xy
+
+    x, y, z = _load_data(args)
 
     if np.ndim(x) <= 2 and np.ndim(y) <= 2:
         check_xy(x, y, y_discrete=args.y_discrete is True and np.ndim(y) == 1, min_samples=20,
                  check_constant=True, dtype=None)  # .npy input is memory-mapped: no copy
     # image-shaped arrays ((n, H, W) or (n, C, H, W) in .npy/.npz) are checked by the estimator
-    return _run_estimate(args, x, y, z=_load_z(args))
+    return _run_estimate(args, x, y, z=z)
 
 
 def cmd_demo(args) -> int:
@@ -234,7 +232,6 @@ def cmd_demo(args) -> int:
 
 
 def cmd_pointwise(args) -> int:
-    from ..dataio import load_xy, parse_columns
     from ..methods import MMG_METHODS
     from ..pointwise import pointwise_mi
 
@@ -255,9 +252,7 @@ def cmd_pointwise(args) -> int:
             raise ValueError(f"{flag}: pointwise MI cross-fits over --folds and runs no test; "
                              "drop this option")
     _check_outputs(args)
-    x, y = load_xy(args.data, x=args.x, y=args.y, x_cols=parse_columns(args.x_cols),
-                   y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key)
-    z = _load_z(args)
+    x, y, z = _load_data(args)
     params = {**_params(args), "variant": MMG_METHODS[args.method][0] or args.variant,
               "n_permutations": 0, **_discrete_specs(args)}
     if z is None:

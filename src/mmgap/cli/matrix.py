@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (EXIT_OK, _Formatter, _emit, _discrete_arg)
+from .common import (EXIT_OK, _Formatter, _emit, _discrete_arg, _with_text)
 
 
 def register(sub) -> None:
@@ -23,8 +23,8 @@ def register(sub) -> None:
                     "diagonal holds H(X_j) for a discrete column and is empty for a continuous "
                     "one (infinite). With --target COL: I(X_j; target) for every other column "
                     "(like scikit-learn's mutual_info_regression / mutual_info_classif), written "
-                    "as rows column,mi. Text columns of a CSV are read as categories (always "
-                    "discrete).",
+                    "as rows column,mi. Text columns of a table are read as categories (always "
+                    "discrete; a CSV column mixing numbers and text only if --discrete names it).",
     )
     mx.add_argument("data", metavar="DATA", help=".csv/.parquet table, or a 2-D .npy/.npz array")
     mx.add_argument("--out", metavar="FILE", required=True, help="the .csv to write")
@@ -35,7 +35,8 @@ def register(sub) -> None:
                     metavar="COLS",
                     help="which columns are discrete: 'auto' (default: integer columns with at "
                          "most 50 distinct values), the flag alone or 'all', 'none', or a comma "
-                         "list of names or 0-based positions among the columns used")
+                         "list of names or 0-based positions among the columns used; text "
+                         "columns are always discrete ('none' refuses them)")
     mx.add_argument("--target", metavar="COL", default=None,
                     help="score every other column against this one instead of the full matrix")
     mx.add_argument("--steps", type=int, default=None, help="training steps (default: 800,000 net-steps over the 1 + (p-1) nets per column, 2,000 to 20,000; 2,000 for 20 columns)")
@@ -59,7 +60,8 @@ def cmd_matrix(args) -> int:
     if out.is_dir() or not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
         raise ValueError(f"--out: cannot write {args.out!r}")
     text: list = []
-    arr, names = load_table(args.data, columns=parse_columns(args.cols), key=args.key, text=text)
+    arr, names = load_table(args.data, columns=parse_columns(args.cols), key=args.key, text=text,
+                            declared=args.discrete)
     spec = args.discrete
     if isinstance(spec, list):
         bad = [c for c in spec if isinstance(c, str) and c not in names]
@@ -70,9 +72,9 @@ def cmd_matrix(args) -> int:
         from ..validation import check_finite, resolve_discrete
 
         check_finite(arr, "data")
-        if spec is not True:
-            base = resolve_discrete(spec, arr, "data", "--discrete", names)
-            spec = sorted(set(base) | set(text))
+        if isinstance(spec, list):
+            spec = resolve_discrete(spec, arr, "data", "--discrete", names)
+        spec = _with_text(spec, sorted(text), arr, "--discrete", names)
     kw = dict(n_steps=args.steps, k_draws=args.draws, test_size=args.test_size,
               device=args.device, verbose=not args.quiet)
     if args.target is None:
