@@ -252,8 +252,13 @@ def test_feature_scores_rank_and_drop_into_select_k_best():
         a, b, n_steps=100, verbose=False), k=1), LinearRegression()).fit(X, y)
     assert pipe[0].get_support().tolist() == [False, False, True, False]
     labels = (X[:, 1] > 0).astype(int)
-    cls = mutual_info_classif(X, labels, verbose=False)  # default steps: 8 nets, 20,000
+    # default steps (8 nets, 20,000); string labels, as scikit-learn takes them
+    cls = mutual_info_classif(X, np.where(labels == 1, "pos", "neg"), verbose=False)
     assert np.argmax(cls) == 1 and cls[1] == pytest.approx(math.log(2), abs=0.15)
+    with pytest.raises(ValueError, match="mixed types"):
+        mutual_info_classif(X, np.array(["a", None] * 1500, dtype=object))
+    with pytest.raises(ValueError, match="declared discrete but holds"):
+        mutual_info_classif(X, y)  # a continuous target is not labels
     with pytest.raises(TypeError, match="n_neighbors"):
         mutual_info_regression(X, y, n_neighbors=3)
     with pytest.raises(ValueError, match="same number of samples"):

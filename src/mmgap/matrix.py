@@ -473,9 +473,31 @@ def mutual_info_regression(X: Any, y: Any, *, discrete_features: Any = "auto",
 
 def mutual_info_classif(X: Any, y: Any, *, discrete_features: Any = "auto",
                         random_state: Optional[int] = None, **params: Any) -> np.ndarray:
-    """I(X_j; y) in nats for every feature j of X and integer class labels y, like
+    """I(X_j; y) in nats for every feature j of X and class labels y (integers, or strings and
+    other labels, coded by their sorted distinct values), like
     ``sklearn.feature_selection.mutual_info_classif`` (see :func:`mutual_info_regression`);
     here each feature is denoised given the labels (a continuous target has a close to
     exact Gaussian base; a label target would not)."""
     p = _score_params({**params, "random_state": 0 if random_state is None else random_state})
-    return _feature_scores(X, y, discrete_features, True, p)
+    return _feature_scores(X, _label_codes(y), discrete_features, True, p)
+
+
+def _label_codes(y: Any) -> Any:
+    """Class labels of any orderable kind (strings, booleans, ...) as codes 0..k-1 of their
+    sorted distinct values, as scikit-learn's classifiers take them; numeric labels pass
+    through unchanged (they must be integers)."""
+    raw = y.to_numpy() if hasattr(y, "to_numpy") else y
+    if hasattr(raw, "detach"):  # a torch tensor is numeric
+        return y
+    arr = np.asarray(raw)
+    if arr.dtype.kind in "iuf":
+        return y
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"y: expected one column of class labels, got shape {arr.shape}")
+    try:
+        return np.unique(arr, return_inverse=True)[1].reshape(-1)
+    except TypeError:
+        raise ValueError("y: class labels of mixed types (e.g. strings and None) cannot be "
+                         "ordered; give labels of one type") from None
