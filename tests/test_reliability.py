@@ -165,7 +165,12 @@ CASES = [
      _cli(lambda t: ["estimate", _csv(t, ""), "--x-cols", "a", "--y-cols", "b"])),
     ("csv-header-only", "a CSV with a header and no rows", 2, "no data rows",
      _cli(lambda t: ["estimate", _csv(t, "a,b\n"), "--x-cols", "a", "--y-cols", "b"])),
-    ("csv-text-column", "a CSV with a text column", 2, "not numeric",
+    ("csv-text-labels", "a CSV whose Y column is text labels, cat if a > 0 (truth log 2 = 0.693)",
+     0, "I(X;Y)",
+     _cli(lambda t: ["estimate", _csv(t, "a,b,c\n" + "".join(
+         f"{v},{w},{'cat' if v > 0 else 'dog'}\n" for v, w in _xy(1000)[0])), "--x-cols", "a,b",
+                     "--y-cols", "c", "--steps", "600", "--permutations", "0", "--quiet"])),
+    ("csv-text-typo", "a numeric CSV column with one stray word", 2, "not numeric",
      _cli(lambda t: ["estimate", _csv(t, _table(bad="1,hello,2")), "--x-cols", "a,b", "--y-cols", "c"])),
     ("csv-ragged", "a CSV line with a missing field", 2, "fields, expected",
      _cli(lambda t: ["estimate", _csv(t, _table(bad="1,2")), "--x-cols", "a,b", "--y-cols", "c"])),

@@ -88,6 +88,10 @@ def _column_names(a: Any) -> Optional[list]:
     return None
 
 
+_CODE_HINT = ("; code text labels as integers first (e.g. np.unique(y, return_inverse=True)[1]: "
+              "integer columns with few values are discrete by default)")
+
+
 def as_2d_array(a: Any, name: str, *, dtype=np.float64) -> np.ndarray:
     """Convert numpy / pandas / torch / nested-list input to a 2-D array of ``dtype``.
 
@@ -114,7 +118,8 @@ def as_2d_array(a: Any, name: str, *, dtype=np.float64) -> np.ndarray:
             if getattr(dt, "kind", "O") not in "biuf":
                 raise ValueError(
                     f"{name}: column {col!r} is not numeric (dtype {dt}); "
-                    "select numeric columns or encode it first"
+                    "select numeric columns or code it as integers first (e.g. "
+                    "np.unique(col, return_inverse=True)[1]; then it is discrete)"
                 )
         a = a.to_numpy()
     elif hasattr(a, "detach") and hasattr(a, "cpu"):  # torch tensor
@@ -127,9 +132,9 @@ def as_2d_array(a: Any, name: str, *, dtype=np.float64) -> np.ndarray:
             except (TypeError, ValueError):
                 raise ValueError(
                     f"{name}: expected numeric values, got non-numeric entries (dtype object)"
-                ) from None
+                    f"{_CODE_HINT}") from None
         else:
-            raise ValueError(f"{name}: expected numeric values, got dtype {arr.dtype}")
+            raise ValueError(f"{name}: expected numeric values, got dtype {arr.dtype}{_CODE_HINT}")
     if arr.ndim == 0:
         raise ValueError(f"{name}: expected a 1-D or 2-D array of samples, got a scalar")
     if arr.ndim == 1:
