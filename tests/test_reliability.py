@@ -336,7 +336,6 @@ def run_all(tmp_root: Path):
 
     class _Cap:
         def readouterr(self):
-            import io
             import sys
 
             out, err = sys.stdout.getvalue(), sys.stderr.getvalue()
