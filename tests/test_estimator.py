@@ -271,6 +271,27 @@ def test_pandas_text_column_is_named():
         estimate_mi(df, np.arange(30.0), **FAST)
 
 
+def test_text_labels_are_coded_and_discrete():
+    from mmgap.validation import is_text_labels, label_codes
+
+    assert is_text_labels(["b", "a", "b"]) and is_text_labels(np.array([["x"], ["y"]]))
+    assert not is_text_labels([1, 2]) and not is_text_labels(np.array([True, False]))
+    assert not is_text_labels(np.array([1.5, 2], dtype=object))  # numbers held as objects
+    assert label_codes(np.array(["dog", "cat", "dog"])).tolist() == [1, 0, 1]
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(600)
+    lab = np.where(x > 0, "cat", "dog")
+    coded = estimate_mi(x, (x <= 0).astype(int), **FAST)
+    res = estimate_mi(x, lab, **FAST)  # the same labels as strings: the same fit
+    assert res.mi == coded.mi and res.upper_bound == coded.upper_bound is not None
+    # as x too (the split is then not stratified on them: a slightly different bound)
+    assert estimate_mi(lab, x, **FAST).upper_bound == pytest.approx(coded.upper_bound, abs=0.01)
+    with pytest.raises(ValueError, match="y_discrete: False, but y holds text labels"):
+        estimate_mi(x, lab, y_discrete=False, **FAST)
+    with pytest.raises(ValueError, match="mixed types"):
+        estimate_mi(x, np.array(["a", None] * 300, dtype=object), **FAST)
+
+
 def test_rank_preprocessing_makes_monotone_maps_irrelevant(gaussian_1d):
     # MI is invariant to monotone maps of each variable; with rank-to-normal preprocessing
     # (the default) the training data map to exactly the same numbers, and held-out values

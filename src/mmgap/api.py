@@ -10,6 +10,7 @@ from typing import Any, Optional
 from .estimator import fit_estimate
 from .methods import MMG_METHODS, run_method
 from .types import MIResult
+from .validation import is_text_labels, label_codes
 
 __all__ = ["estimate_mi"]
 
@@ -32,12 +33,26 @@ def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg", test_size
     missed dependence (see :func:`fit_estimate`; ``diagnostics["repair"]``). False keeps the
     first fit (its flags and raised interval stand).
 
+    Text labels (one column of strings, e.g. ``["cat", "dog", ...]``) for ``x``, ``y`` or
+    ``z`` are coded 0, 1, ... by their sorted distinct values and are discrete
+    (``x_discrete=False`` etc. then raises).
+
     Why held out: a denoiser evaluated on its own training pairs can have memorised y -> x,
     which inflates the conditional/unconditional gap; 20% held out keeps the Monte Carlo
     error small while leaving 80% of the data for training.
     """
     if not isinstance(repair, bool):
         raise ValueError(f"repair: expected True or False, got {repair!r}")
+    coded = {}
+    for name, v in (("x", x), ("y", y), ("z", z)):
+        if is_text_labels(v):
+            key = f"{name}_discrete"
+            if params.get(key, "auto") is False:
+                raise ValueError(f"{key}: False, but {name} holds text labels, which can be "
+                                 "read only as categories")
+            coded[name] = label_codes(v, name)
+            params[key] = True
+    x, y, z = coded.get("x", x), coded.get("y", y), coded.get("z", z)
     if method != "mmg":
         if z is not None:
             params["z"] = z

@@ -48,7 +48,7 @@ from .preprocessing import DiscreteColumns, make_scaler
 from .training import Trainer
 from .types import check_units, nats_to
 from .validation import (_column_names, as_2d_array, check_finite, check_fraction,
-                         check_positive_int, check_random_state, resolve_discrete)
+                         check_positive_int, check_random_state, label_codes, resolve_discrete)
 
 __all__ = ["MIMatrix", "mi_matrix", "mutual_info_regression", "mutual_info_classif",
            "PairDenoisers", "default_steps"]
@@ -479,25 +479,5 @@ def mutual_info_classif(X: Any, y: Any, *, discrete_features: Any = "auto",
     here each feature is denoised given the labels (a continuous target has a close to
     exact Gaussian base; a label target would not)."""
     p = _score_params({**params, "random_state": 0 if random_state is None else random_state})
-    return _feature_scores(X, _label_codes(y), discrete_features, True, p)
+    return _feature_scores(X, label_codes(y), discrete_features, True, p)
 
-
-def _label_codes(y: Any) -> Any:
-    """Class labels of any orderable kind (strings, booleans, ...) as codes 0..k-1 of their
-    sorted distinct values, as scikit-learn's classifiers take them; numeric labels pass
-    through unchanged (they must be integers)."""
-    raw = y.to_numpy() if hasattr(y, "to_numpy") else y
-    if hasattr(raw, "detach"):  # a torch tensor is numeric
-        return y
-    arr = np.asarray(raw)
-    if arr.dtype.kind in "iuf":
-        return y
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"y: expected one column of class labels, got shape {arr.shape}")
-    try:
-        return np.unique(arr, return_inverse=True)[1].reshape(-1)
-    except TypeError:
-        raise ValueError("y: class labels of mixed types (e.g. strings and None) cannot be "
-                         "ordered; give labels of one type") from None

@@ -454,6 +454,43 @@ def resolve_discrete(spec: Any, arr: np.ndarray, name: str, param: str,
     return sorted(cols)
 
 
+def is_text_labels(a: Any) -> bool:
+    """``a`` is one column (1-D, or (n, 1)) of non-numeric labels: strings, booleans held as
+    objects, ... (not a torch tensor, which is always numeric)."""
+    if a is None or hasattr(a, "detach"):
+        return False
+    raw = a.to_numpy() if hasattr(a, "to_numpy") else a
+    if hasattr(raw, "dtypes") or isinstance(a, RowSubset):
+        return False
+    try:
+        arr = np.asarray(raw)
+    except (TypeError, ValueError):
+        return False
+    if arr.dtype.kind in "biufc" or not (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1)):
+        return False
+    if arr.dtype.kind == "O":  # objects: text labels unless every entry is a number
+        try:
+            arr.astype(np.float64)
+            return False
+        except (TypeError, ValueError):
+            return True
+    return arr.dtype.kind in "US"
+
+
+def label_codes(y: Any, name: str = "y") -> Any:
+    """Class labels of any orderable kind (strings, ...) as integer codes 0..k-1 of their
+    sorted distinct values, as scikit-learn's classifiers take them; numeric input passes
+    through unchanged."""
+    if not is_text_labels(y):
+        return y
+    arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y).reshape(-1)
+    try:
+        return np.unique(arr, return_inverse=True)[1].reshape(-1)
+    except TypeError:
+        raise ValueError(f"{name}: class labels of mixed types (e.g. strings and None) cannot "
+                         "be ordered; give labels of one type") from None
+
+
 def label_column(spec: Any, y: Any, name: str, param: str) -> bool:
     """True when ``y`` is one column of class labels under ``spec`` (True, "auto" with an
     integer column of few values, or a list naming its only column): then it is handled as
