@@ -123,9 +123,13 @@ def test_text_columns_of_a_csv_are_categories(tmp_path, capsys):
     # a baseline sees it as labels, as it would integer labels
     code, out, err = run(capsys, [*base, "--y-cols", "kind", "--method", "ksg"])
     assert code == 2 and "method 'ksg' does not take discrete labels" in err
-    # the other readers still refuse text: h(X) of text is not defined here
+    # h(X) of text is not defined here; h(X|Y) given text labels is
     code, out, err = run(capsys, ["entropy", path, "--x-cols", "kind", *FAST])
     assert code == 2 and "column 'kind' is not numeric" in err
+    code, out, err = run(capsys, ["entropy", path, "--x-cols", "a", "--given-cols", "kind",
+                                  "--json", *FAST])
+    assert code == 0, err
+    assert json.loads(out)["quantity"] == "conditional_entropy"
 
 
 def _csv(tmp_path, rows, header="a,b", name="bad"):

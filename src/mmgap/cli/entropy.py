@@ -31,7 +31,8 @@ def register(sub) -> None:
     ent.add_argument("--given-key", metavar="KEY", default=None,
                      help="array name for Y inside the DATA .npz (or --given .npz): h(X|Y)")
     ent.add_argument("--given-discrete", action="store_true",
-                     help="Y holds integer class labels")
+                     help="Y holds integer class labels (text columns of a table are labels "
+                          "without it)")
     ent.add_argument("--method", choices=("mmg", "kl"), default="mmg",
                      help="mmg (the denoiser) or kl (Kozachenko-Leonenko k-NN baseline, all "
                           "rows; no --given)")
@@ -59,9 +60,11 @@ def cmd_entropy(args) -> int:
     else:
         x = load_array(args.data, columns=parse_columns(args.x_cols), name="x")
     y = None
+    y_text: list = []  # text columns of Y: class labels
+    tk = dict(text=y_text, declared=True if args.given_discrete else None)
     if args.given is not None:
         y = load_array(args.given, columns=parse_columns(args.given_cols),
-                       key=args.given_key or "y", name="y")
+                       key=args.given_key or "y", name="y", **tk)
     elif args.given_cols is not None or args.given_key is not None:
         if suffix == ".npz":
             if args.given_cols:
@@ -70,7 +73,7 @@ def cmd_entropy(args) -> int:
         else:
             if args.given_key:
                 raise DataError(f"{p}: --given-key applies to .npz files")
-            y = load_array(args.data, columns=parse_columns(args.given_cols), name="y")
+            y = load_array(args.data, columns=parse_columns(args.given_cols), name="y", **tk)
             if args.x_cols is None:
                 raise DataError(f"{p}: with --given-cols, say which columns are X (--x-cols)")
     elif args.given_discrete:
@@ -84,7 +87,8 @@ def cmd_entropy(args) -> int:
     else:
         params = dict(variant=args.variant, max_seconds=args.max_seconds, device=args.device,
                       units=args.units, preprocess=args.preprocess, verbose=not args.quiet,
-                      y_discrete=True if args.given_discrete else "auto")
+                      y_discrete=True if args.given_discrete or (
+                          y_text and len(y_text) == y.shape[1]) else sorted(y_text) or "auto")
         if args.steps is not None:
             params["n_steps"] = args.steps
         res = estimate_entropy(x, y, test_size=args.test_size, random_state=args.seed, **params)
