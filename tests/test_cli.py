@@ -123,6 +123,13 @@ def test_text_columns_of_a_csv_are_categories(tmp_path, capsys):
     # a baseline sees it as labels, as it would integer labels
     code, out, err = run(capsys, [*base, "--y-cols", "kind", "--method", "ksg"])
     assert code == 2 and "method 'ksg' does not take discrete labels" in err
+    # an array of strings in a .npz is labels too
+    np.savez(tmp_path / "lab.npz", x=a, y=np.where(a > 0, "up", "down"))
+    code, out, err = run(capsys, ["estimate", tmp_path / "lab.npz", "--permutations", "0",
+                                  "--json", *FAST])
+    assert code == 0, err
+    assert json.loads(out)["upper_bound"] == pytest.approx(-p * np.log(p) - (1 - p) * np.log(1 - p),
+                                                           abs=0.01)
     # h(X) of text is not defined here; h(X|Y) given text labels is
     code, out, err = run(capsys, ["entropy", path, "--x-cols", "kind", *FAST])
     assert code == 2 and "column 'kind' is not numeric" in err

@@ -263,10 +263,10 @@ def _load_z(args, text: Optional[list] = None):
 
 
 def _load_data(args):
-    """(x, y, z) from the data options (z None without one). Text columns of a table are
-    categories: they are read as codes and added to the --x/--y/--z-discrete specs on
-    ``args`` (a column mixing numbers and text must be declared discrete; with 'none' a text
-    column is an error)."""
+    """(x, y, z) from the data options (z None without one). Text columns of a table, and an
+    array of strings in a .npy/.npz, are categories: they are read as codes and added to the
+    --x/--y/--z-discrete specs on ``args`` (a CSV column mixing numbers and text must be
+    declared discrete; with 'none' a text column is an error)."""
     from ..dataio import load_xy, parse_columns
 
     specs = _discrete_specs(args)  # names checked against --*-cols before anything is read
@@ -276,6 +276,14 @@ def _load_data(args):
                    y_cols=parse_columns(args.y_cols), x_key=args.x_key, y_key=args.y_key,
                    text=text, declared=declared)
     z = _load_z(args, text=text["z"])
+    from ..validation import is_text_labels, label_codes
+
+    arrays = {"x": x, "y": y, "z": z}
+    for v, arr in arrays.items():  # one array of strings in a .npy/.npz: labels
+        if is_text_labels(arr):
+            arrays[v] = label_codes(arr, v).reshape(-1, 1)
+            text[v] = [0]
+    x, y, z = arrays["x"], arrays["y"], arrays["z"]
     for v, arr in (("x", x), ("y", y), ("z", z)):
         if text[v]:
             names = parse_columns(getattr(args, f"{v}_cols", None))
