@@ -290,6 +290,8 @@ def test_text_labels_are_coded_and_discrete():
         estimate_mi(x, lab, y_discrete=False, **FAST)
     with pytest.raises(ValueError, match="mixed types"):
         estimate_mi(x, np.array(["a", None] * 300, dtype=object), **FAST)
+    with pytest.raises(ValueError, match="method 'ksg' takes no discrete columns"):
+        estimate_mi(lab, x, method="ksg")
 
 
 def test_rank_preprocessing_makes_monotone_maps_irrelevant(gaussian_1d):

@@ -50,6 +50,9 @@ def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg", test_size
             if params.get(key, "auto") is False:
                 raise ValueError(f"{key}: False, but {name} holds text labels, which can be "
                                  "read only as categories")
+            if name != "y" and method != "mmg" and method not in MMG_METHODS:
+                raise ValueError(f"{name}: holds text labels, and method {method!r} takes no "
+                                 "discrete columns; use an MMG method")
             coded[name] = label_codes(v, name)
             params[key] = True
     x, y, z = coded.get("x", x), coded.get("y", y), coded.get("z", z)
