@@ -480,4 +480,3 @@ def mutual_info_classif(X: Any, y: Any, *, discrete_features: Any = "auto",
     exact Gaussian base; a label target would not)."""
     p = _score_params({**params, "random_state": 0 if random_state is None else random_state})
     return _feature_scores(X, label_codes(y), discrete_features, True, p)
-

@@ -455,8 +455,8 @@ def resolve_discrete(spec: Any, arr: np.ndarray, name: str, param: str,
 
 
 def is_text_labels(a: Any) -> bool:
-    """``a`` is one column (1-D, or (n, 1)) of non-numeric labels: strings, booleans held as
-    objects, ... (not a torch tensor, which is always numeric)."""
+    """``a`` is one column (1-D, or (n, 1)) of non-numeric labels: strings, or objects that
+    are not all numbers (a torch tensor or a numeric array never is)."""
     if a is None or hasattr(a, "detach"):
         return False
     raw = a.to_numpy() if hasattr(a, "to_numpy") else a
