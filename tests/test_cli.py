@@ -99,10 +99,11 @@ def test_text_columns_of_a_csv_are_categories(tmp_path, capsys):
     a = rng.standard_normal(300)
     path = tmp_path / "t.csv"
     with open(path, "w") as fh:
-        fh.write("a,b,kind,typo\n")
+        fh.write("a,b,kind,typo,name\n")
         for i, v in enumerate(a):
             typo = "oops" if i == 7 else f"{v:.3f}"
-            fh.write(f"{v:.4f},{rng.standard_normal():.4f},{'up' if v > 0 else 'down'},{typo}\n")
+            fh.write(f"{v:.4f},{rng.standard_normal():.4f},{'up' if v > 0 else 'down'},{typo},"
+                     f"s{i}\n")
     base = ["estimate", path, "--x-cols", "a", "--permutations", "0", "--json", *FAST]
     code, out, err = run(capsys, [*base, "--y-cols", "kind"])
     p = np.mean(a > 0)
@@ -118,6 +119,11 @@ def test_text_columns_of_a_csv_are_categories(tmp_path, capsys):
     assert code == 2 and "column 'typo' is not numeric (line 9: 'oops') but holds numbers" in err
     code, out, err = run(capsys, [*base, "--y-cols", "typo", "--y-discrete", "typo"])
     assert code == 0, err  # 300 distinct strings: categories, as asked
+    # a text column of distinct values is an identifier, not a category, unless declared
+    code, out, err = run(capsys, [*base, "--y-cols", "name"])
+    assert code == 2 and "text column 'name' has 300 distinct values in 300 rows" in err
+    code, out, err = run(capsys, [*base, "--y-cols", "name", "--y-discrete"])
+    assert code == 2 and "300 classes in 300 samples leave 0 to hold out" in err
     code, out, err = run(capsys, [*base, "--y-cols", "kind", "--y-discrete", "none"])
     assert code == 2 and "--y-discrete: 'none', but column 'kind' of Y holds text" in err
     # a baseline sees it as labels, as it would integer labels

@@ -96,9 +96,16 @@ def _declared(declared, j: int, name: str) -> bool:
     return False
 
 
-def _codes(cells: Sequence[str]) -> List[int]:
-    """Category codes: the distinct strings, sorted, become 0, 1, ..."""
-    code = {v: i for i, v in enumerate(sorted(set(cells)))}
+def _codes(cells: Sequence[str], path: Path, name: str, declared: bool) -> List[int]:
+    """Category codes: the distinct strings, sorted, become 0, 1, ... A text column whose
+    values are nearly all distinct (more than half the rows) looks like an identifier, not a
+    category: refused unless ``declared``."""
+    levels = sorted(set(cells))
+    if len(levels) > len(cells) / 2 and not declared:
+        raise DataError(f"{path}: text column {name!r} has {len(levels)} distinct values in "
+                        f"{len(cells)} rows: an identifier rather than a category? Drop it, or "
+                        "declare it discrete to use it anyway")
+    code = {v: i for i, v in enumerate(levels)}
     return [code[v] for v in cells]
 
 
@@ -144,13 +151,13 @@ def _csv_array(path: Path, cols: Optional[Sequence[str]], text: Optional[List[in
         if "" in cells:
             raise DataError(f"{path}: text column {name!r} has an empty cell (line "
                             f"{cells.index('') + first_line}); fill or drop missing values first")
-        out[:, j] = _codes(cells)
+        out[:, j] = _codes(cells, path, name, _declared(declared, j, name))
         text.append(j)
     return out
 
 
 def _parquet_array(path: Path, cols: Optional[Sequence[str]],
-                   text: Optional[List[int]] = None) -> np.ndarray:
+                   text: Optional[List[int]] = None, declared=None) -> np.ndarray:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -172,7 +179,8 @@ def _parquet_array(path: Path, cols: Optional[Sequence[str]],
             if text is None or arr.dtype.kind not in "OUS" or col.null_count:
                 why = "has a missing value" if text is not None and col.null_count else "is not numeric"
                 raise DataError(f"{path}: column {header[i]!r} {why} (type {col.type})")
-            arr = np.asarray(_codes([str(v) for v in arr]), dtype=np.float64)
+            arr = np.asarray(_codes([str(v) for v in arr], path, header[i],
+                                    _declared(declared, j, header[i])), dtype=np.float64)
             text.append(j)
         columns.append(arr.astype(np.float64))
     return np.column_stack(columns)
@@ -186,7 +194,8 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
 
     With ``text`` (a list to fill), CSV/parquet text columns are read as categories (codes
     0, 1, ... of their sorted distinct values) and their positions appended to ``text``; a CSV
-    column mixing numbers and text only when ``declared`` (True, or positions/names) names it.
+    column mixing numbers and text, or a text column with more distinct values than half its
+    rows (an identifier?), only when ``declared`` (True, or positions/names) names it.
     Without ``text`` a text cell is an error.
 
     A .npy file is memory-mapped read-only (``mmap=True``, the default): nothing is read until
@@ -200,7 +209,7 @@ def load_array(path: str, *, key: Optional[str] = None, columns: Optional[Sequen
     if suffix == ".csv":
         return _csv_array(p, columns, text, declared)
     if suffix == ".parquet":
-        return _parquet_array(p, columns, text)
+        return _parquet_array(p, columns, text, declared)
     with open(p, "rb") as fh:
         magic = fh.read(6)
     if suffix == ".npz" and not magic.startswith(b"PK"):
@@ -257,7 +266,7 @@ def load_table(path: str, *, columns: Optional[Sequence[str]] = None,
             header = None  # load_array reports why
     else:
         header = None
-    arr = load_array(path, key=key, columns=columns, name="data", text=text)
+    arr = load_array(path, key=key, columns=columns, name="data", text=text, declared=declared)
     if arr.ndim != 2:
         raise DataError(f"{p}: expected a 2-D table (rows x columns), got shape {arr.shape}")
     if header is None:

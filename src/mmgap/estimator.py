@@ -908,6 +908,12 @@ def train_test_split_indices(n: int, test_size: float, random_state: Any,
         idx = rng.permutation(np.flatnonzero(inverse == c))
         k = int(min(max(1, round(test_size * idx.size)), idx.size - 1))
         test.append(idx[:k])
+    held = sum(t.size for t in test)
+    if held < 2:
+        raise ValueError(
+            f"y: {classes.size} classes in {n} samples leave {held} to hold out (a class needs "
+            "at least 2 samples to appear in both parts): too many classes for the data; merge "
+            "rare classes, or do not declare y discrete")
     test_idx = np.sort(np.concatenate(test))
     return np.setdiff1d(np.arange(n), test_idx), test_idx
 
