@@ -14,6 +14,8 @@ Usage:
     # the repair's hull rule (design note 27) on runs recorded before it (no retraining: the
     # first fit's interval is in each repaired record)
     python benchmarks/calibration.py hull docs/benchmarks/fine_r5 --out /tmp/fine_r5_hull
+    # the stopped_overfitting flag (design note 28) on runs recorded before it
+    python benchmarks/calibration.py stopflag docs/benchmarks/calibration/bmi40_round5 --out /tmp/bmi40_stop
     # the null suite: 100 independent data sets (dims 1-50; Gaussian, Student-t, uniform and
     # image-shaped x; n 1,000-10,000), `mmg` p-values
     python benchmarks/calibration.py null --out docs/benchmarks/calibration/null.jsonl --jobs 2
@@ -359,9 +361,28 @@ def hull_record(r):
                 repair=dict(rep, interval="hull of both fits' intervals (applied afterwards)"))
 
 
-def hull(src, out_dir):
-    """Every record of the `mmgap bench` folder ``src`` through :func:`hull_record`, into
-    ``out_dir``/results.jsonl; returns (records changed, records)."""
+def stop_flag_record(r, default_steps=6000):
+    """A record written before the ``stopped_overfitting`` flag (design note 28) with that flag
+    added where it would have fired: training ended before its step budget (early stopping;
+    bench runs have no time budget) with the chosen checkpoint at least
+    ``STOP_OVERFIT_EVALS`` validation scores (n_steps // 12 steps each) before the last step.
+    Other records are returned unchanged."""
+    from mmgap.inference import STOP_OVERFIT_EVALS
+
+    budget = (r.get("params") or {}).get("n_steps") or default_steps
+    steps, best = r.get("steps"), r.get("best_step")
+    flags = list(r.get("flags") or [])
+    if steps is None or best is None or "stopped_overfitting" in flags or steps >= budget:
+        return r
+    if steps - best < STOP_OVERFIT_EVALS * max(50, budget // 12):
+        return r
+    return dict(r, flags=flags + ["stopped_overfitting"])
+
+
+def rewrite(src, out_dir, fn):
+    """Every record of the `mmgap bench` folder ``src`` through ``fn`` (a record in, the same
+    record or a changed copy out), into ``out_dir``/results.jsonl; returns (records changed,
+    records). ``fn``: :func:`hull_record` or :func:`stop_flag_record`."""
     from mmgap.benchmark.runner import load_records
 
     out = Path(out_dir)
@@ -369,7 +390,7 @@ def hull(src, out_dir):
     changed = total = 0
     with (out / "results.jsonl").open("w") as fh:
         for r in load_records(src):
-            h = hull_record(r)
+            h = fn(r)
             changed += h is not r
             total += 1
             fh.write(json.dumps(h) + "\n")
@@ -465,6 +486,10 @@ def main():
                         "recorded runs that predate it")
     hp.add_argument("src", help="a `mmgap bench` folder")
     hp.add_argument("--out", required=True, help="folder for the results.jsonl with the rule")
+    sp = sub.add_parser("stopflag", help="the stopped_overfitting flag (design note 28) added "
+                        "to recorded runs that predate it")
+    sp.add_argument("src", help="a `mmgap bench` folder")
+    sp.add_argument("--out", required=True, help="folder for the results.jsonl with the flag")
     tr = sub.add_parser("replay-tests", help="today's MMG p-value on a recorded null/power file")
     tr.add_argument("src")
     tr.add_argument("--out", required=True)
@@ -479,9 +504,13 @@ def main():
     elif a.cmd == "replay-tests":
         replay_tests(a.src, a.out)
     elif a.cmd == "hull":
-        changed, total = hull(a.src, a.out)
+        changed, total = rewrite(a.src, a.out, hull_record)
         print(f"{changed} of {total} records changed (repaired by the k-NN check before the "
               f"hull rule); written to {a.out}/results.jsonl")
+    elif a.cmd == "stopflag":
+        changed, total = rewrite(a.src, a.out, stop_flag_record)
+        print(f"stopped_overfitting added to {changed} of {total} records; written to "
+              f"{a.out}/results.jsonl")
     elif a.cmd == "summary":
         print(summary(a.files, a.alpha))
     else:

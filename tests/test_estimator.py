@@ -8,6 +8,7 @@ import torch
 import mmgap
 from mmgap import MMGEstimator, estimate_mi
 from mmgap.base import NotFittedError
+from mmgap.estimator import fit_estimate
 
 TRUTH_075 = -0.5 * math.log(1 - 0.75**2)  # 0.413339
 
@@ -242,8 +243,8 @@ BAD_INPUTS = [
     ("inf in y", X, _with(Y, 3, 0, np.inf), {}, r"y: contains inf \(first at row 3"),
     ("length mismatch", X, Y[:90], {}, "same number of samples.*100 and 90"),
     ("5-d x", X.reshape(100, 2, 1, 1, 1), Y, {}, "images of shape"),
-    ("string y", X, np.array(["a"] * 100), {}, "numeric"),
-    ("object with text", X, np.array([1.0, "b"] * 50, dtype=object), {}, "numeric"),
+    ("string y", X, np.array(["a"] * 100), {}, "labels take a single value"),  # text: labels
+    ("object with text", X, np.array([1.0, "b"] * 50, dtype=object), {}, "mixed types"),
     ("too few", X[:5], Y[:5], {}, "at least 20 samples"),
     ("constant column", _with(X, slice(None), 0, 1.0), Y, {}, "column 0 is constant"),
     ("empty", np.zeros((0, 2)), np.zeros((0, 1)), {}, "non-empty"),
@@ -269,6 +270,22 @@ def test_pandas_text_column_is_named():
     df = pd.DataFrame({"a": np.arange(30.0), "city": ["x"] * 30})
     with pytest.raises(ValueError, match="column 'city' is not numeric"):
         estimate_mi(df, np.arange(30.0), **FAST)
+
+
+def test_stopped_overfitting_flag_fires_and_survives_save_load(tmp_path):
+    # 240 training rows of 5+5 dims: the held-out loss rises within a few hundred steps
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 5))
+    y = 0.5 * x + rng.standard_normal((300, 5))
+    est, res, held = fit_estimate(x, y, n_steps=1200, verbose=False, n_permutations=0,
+                                  repair=False)
+    log = est.training_log_
+    assert log.stopped_reason == "early stopping"
+    assert log.steps - log.best_step >= 2 * est.eval_every_
+    assert "stopped_overfitting" in [f["code"] for f in res.diagnostics["flags"]]
+    est.save(tmp_path / "m")
+    again = type(est).load(tmp_path / "m").estimate(*held)
+    assert "stopped_overfitting" in [f["code"] for f in again.diagnostics["flags"]]
 
 
 def test_text_labels_are_coded_and_discrete():

@@ -125,6 +125,12 @@ def test_flags_fire_only_on_their_condition():
     assert _flags(knn_mi=1.2, ci_high=1.1) == ["knn_above"]
     assert _flags(knn_mi=1.14, ci_high=1.1) == []  # within the 0.05-nat margin
     assert _flags(knn_mi=1.2, ci_high=None) == []
+    # early stopping with the chosen checkpoint 2 scores (1000 steps) before the end
+    stop = dict(stopped_early=True, steps=4000, eval_every=500)
+    assert _flags(best_step=3000, **stop) == ["stopped_overfitting"]
+    assert _flags(best_step=3500, **stop) == []  # one score: noise of the selection
+    assert _flags(best_step=3000, **{**stop, "stopped_early": False}) == []  # budget ended it
+    assert _flags(best_step=None, **stop) == [] and _flags(best_step=3000, **{**stop, "eval_every": None}) == []
 
 
 def test_knn_floor_raises_only_the_upper_end():

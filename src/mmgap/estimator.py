@@ -545,6 +545,7 @@ class MMGEstimator(ParamsMixin):
                         validation=self._validation(proposal, xv, yv, cv, seed_val) if n_val else None,
                         eval_every=eval_every, patience=self.patience)
         self.n_validation_ = n_val
+        self.eval_every_ = eval_every
         self.proposal_ = proposal
         self.model_ = trainer.ema.eval()
         self.training_log_ = trainer.log
@@ -707,7 +708,9 @@ class MMGEstimator(ParamsMixin):
             equal_columns=getattr(self, "equal_columns_", []),
             knn_mi=knn_mi, ci_high=ci_high,
             gauss_mi=None if gauss is None else gauss["mi"],
-            gauss_stderr=0.0 if gauss is None else gauss["stderr"])
+            gauss_stderr=0.0 if gauss is None else gauss["stderr"],
+            stopped_early=self.training_log_.stopped_reason == "early stopping",
+            best_step=self.training_log_.best_step, eval_every=getattr(self, "eval_every_", None))
         # the upper end reaches the cross-checks (design notes 20 and 21)
         floor = upper_end_floor(ci_high, knn_mi=knn_mi, gauss=gauss)
         warnings_list = [f["message"] for f in flags]
@@ -862,7 +865,8 @@ class MMGEstimator(ParamsMixin):
                 "y_discrete": self.y_discrete_, "z_discrete": self.z_discrete_,
                 "y_labels": self.y_labels_, "z_labels": self.z_labels_,
                 "swapped": self.swapped_,
-                "training": self.training_log_.summary(),
+                "training": {**self.training_log_.summary(),
+                             "eval_every": getattr(self, "eval_every_", None)},
                 "seconds_fit": self.seconds_fit_,
             },
         }

@@ -39,6 +39,7 @@ from .types import Z95
 
 __all__ = ["MODEL_ERROR_REL", "calibrated_stderr", "permutation_test", "label_entropy",
            "reliability_flags", "EDGE_GAP_REL", "EDGE_GAP_ABS", "FEW_SAMPLES_PER_DIM",
+           "STOP_OVERFIT_EVALS",
            "OVERFIT_REL", "DISAGREE_REL", "z_strata", "STRATUM_SIZE", "PERMUTATION_MAX_ROWS",
            "capped_rows", "gaussian_copula_check", "GAUSS_CHECK_Z", "REPAIR_Z", "repair_trigger",
            "REPAIR_CURES", "REPAIR_HULL",
@@ -66,6 +67,9 @@ FEW_SAMPLES_PER_DIM = 10  # fewer training samples than this times (dim_x + dim_
 STRATUM_SIZE = 4  # points per group of nearby z in the conditional permutation test
 OVERFIT_REL = 0.25    # training-point estimate above the held-out one by this share (and 3 se)
 DISAGREE_REL = 0.5    # integrand forms apart by this share of the estimate (and 0.05, 3 se)
+# early stopping with the chosen checkpoint at least this many validation scores before the
+# last one (design note 28): the held-out loss rose significantly, the fit is sample-limited
+STOP_OVERFIT_EVALS = 2
 
 # k-NN cross-check (issue 11/16, design note 20). In at most KNN_CHECK_MAX_DIMS dimensions of
 # continuous vectors, KSG (k = 5) on the held-out rows (at most KNN_CHECK_MAX_ROWS) is a
@@ -445,7 +449,9 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
                       knn_mi: Optional[float] = None,
                       ci_high: Optional[float] = None,
                       gauss_mi: Optional[float] = None,
-                      gauss_stderr: float = 0.0) -> List[Dict[str, str]]:
+                      gauss_stderr: float = 0.0,
+                      stopped_early: bool = False, best_step: Optional[int] = None,
+                      eval_every: Optional[int] = None) -> List[Dict[str, str]]:
     """The conditions under which the reported interval should not be trusted, as a list of
     {"code", "message", "action"} (all values in nats).
 
@@ -460,6 +466,11 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
       the difference, so it is wide, and the denoiser has not resolved the dependence.
     - ``exceeds_bound``: the estimate was above a known cap (H(Y) of discrete labels).
     - ``time_budget``: training stopped by the wall-clock budget.
+    - ``stopped_overfitting``: training ended by early stopping (``stopped_early``) at
+      ``steps`` with the chosen checkpoint ``best_step`` at least STOP_OVERFIT_EVALS
+      validation scores (``eval_every`` steps each) earlier: every later checkpoint was
+      significantly worse on held-out rows, so the network began to fit noise in the
+      training rows before it converged and the estimate is limited by the sample size.
     - ``infinite_mi``: a column of x is identical to a column of y (``equal_columns``, pairs
       (i, j)): for continuous data I(X;Y) is infinite and no finite estimate is right.
     - ``knn_above``: the k-NN (KSG) cross-check ``knn_mi`` exceeds the interval's upper end
@@ -532,4 +543,12 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
     if time_budget_hit:
         flags.append(_flag("time_budget", f"training stopped by the time budget after {steps} "
                            "steps; the denoiser may be under-trained", "none"))
+    if (stopped_early and best_step is not None and eval_every
+            and steps - best_step >= STOP_OVERFIT_EVALS * eval_every):
+        flags.append(_flag("stopped_overfitting", f"training stopped early at step {steps}: the "
+                           f"held-out denoising loss rose after step {best_step}, so the network "
+                           f"began to fit noise in the {n_train} training rows before it "
+                           "converged; the estimate is limited by the sample size and may be "
+                           "biased (low, on a 25+25 spiral): use more samples if you can, and "
+                           "read the interval with care", "none"))
     return flags

@@ -197,6 +197,8 @@ def _validate(cfg, cls) -> Dict[str, Any]:
         "stopped_reason": _get(t, "stopped_reason", "fitted.training", str, optional=True),
         "phases": _get(t, "phases", "fitted.training", list, optional=True) or [],
         "final_loss": _get(t, "final_loss", "fitted.training", (int, float), optional=True),
+        "best_step": _get(t, "best_step", "fitted.training", int, optional=True, nonneg=True),
+        "eval_every": _get(t, "eval_every", "fitted.training", int, optional=True, nonneg=True),
     }
     for key, build in (("proposal", proposal_from_dict), ("x_scaler", scaler_from_dict),
                        ("y_scaler", scaler_from_dict), ("z_scaler", scaler_from_dict),
@@ -262,6 +264,9 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
                       phases=t["phases"])
     if t["final_loss"] is not None:
         log.loss_steps, log.loss_values = [log.steps], [t["final_loss"]]
+    log.best_step = t["best_step"]
+    if t["eval_every"] is not None:
+        est.eval_every_ = t["eval_every"]
     est.training_log_ = log
     est.network_kind_ = v["network"]
     est.x_image_shape_, est.y_image_shape_ = v["x_image_shape"], v["y_image_shape"]
