@@ -365,8 +365,10 @@ def stop_flag_record(r, default_steps=6000):
     """A record written before the ``stopped_overfitting`` flag (design note 28) with that flag
     added where it would have fired: training ended before its step budget (early stopping;
     bench runs have no time budget) with the chosen checkpoint at least
-    ``STOP_OVERFIT_EVALS`` validation scores (n_steps // 12 steps each) before the last step.
+    ``STOP_OVERFIT_EVALS`` validation scores (``validation_interval`` steps each) before the
+    last step.
     Other records are returned unchanged."""
+    from mmgap.estimator import validation_interval
     from mmgap.inference import STOP_OVERFIT_EVALS
 
     budget = (r.get("params") or {}).get("n_steps") or default_steps
@@ -374,7 +376,7 @@ def stop_flag_record(r, default_steps=6000):
     flags = list(r.get("flags") or [])
     if steps is None or best is None or "stopped_overfitting" in flags or steps >= budget:
         return r
-    if steps - best < STOP_OVERFIT_EVALS * max(50, budget // 12):
+    if steps - best < STOP_OVERFIT_EVALS * validation_interval(budget):
         return r
     return dict(r, flags=flags + ["stopped_overfitting"])
 

@@ -495,7 +495,7 @@ class MMGEstimator(ParamsMixin):
             xv, yv, xt, yt = xt[:n_val], yt[:n_val], xt[n_val:], yt[n_val:]
             if ct is not None:
                 cv, ct = ct[:n_val], ct[n_val:]
-        eval_every = max(50, self.n_steps // 12)
+        eval_every = validation_interval(self.n_steps)
         self.dim_x_ = int(xt.shape[1])
         self.dim_y_ = int(yt.shape[1])
         self.network_kind_ = self._network_kind()
@@ -887,6 +887,11 @@ class MMGEstimator(ParamsMixin):
         from .persistence import load_estimator
 
         return load_estimator(cls, path, device=device)
+
+
+def validation_interval(n_steps: int) -> int:
+    """Steps between validation scores of a fit with a budget of ``n_steps``."""
+    return max(50, n_steps // 12)
 
 
 def train_test_split_indices(n: int, test_size: float, random_state: Any,
