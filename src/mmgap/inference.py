@@ -374,13 +374,16 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
         if strata.shape != (n,):
             raise ValueError(f"strata: expected shape ({n},), got {strata.shape}")
         groups = [torch.as_tensor(np.flatnonzero(strata == g)) for g in np.unique(strata)]
+    # a permutation is drawn where the generator lives (a CUDA generator cannot draw on the
+    # CPU), so the CPU draws are the same as they always were
+    gdev = generator.device if generator is not None else torch.device("cpu")
     for b in range(int(n_permutations)):
         if groups is None:
-            perm = torch.randperm(n, generator=generator, device="cpu")
+            perm = torch.randperm(n, generator=generator, device=gdev).cpu()
         else:
             perm = torch.arange(n)
             for g in groups:
-                perm[g] = g[torch.randperm(g.numel(), generator=generator, device="cpu")]
+                perm[g] = g[torch.randperm(g.numel(), generator=generator, device=gdev).cpu()]
         perm = perm.to(y.device)
         null[b] = stat(y[perm] if fitted is None else fitted + resid[perm])
     p = (1.0 + float(np.sum(null >= observed))) / (1.0 + len(null))

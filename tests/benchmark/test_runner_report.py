@@ -80,6 +80,29 @@ def test_local_worker_processes(tmp_path):
         [r["estimate"] for r in sorted(serial, key=key)])
 
 
+def test_local_workers_get_a_share_of_the_blas_threads(monkeypatch):
+    """Spawned workers read OMP/BLAS thread counts from the environment: the sweep sets them
+    to the workers' share of the cores while it runs, leaves a caller's value alone, and
+    restores the environment afterwards."""
+    import os
+
+    from mmgap.benchmark.runner import THREAD_VARS, RunSpec, _local
+
+    for k in THREAD_VARS:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "7")
+    specs = [RunSpec("1v1-normal-0.75", "cca", s, 300, ()) for s in (0, 1)]
+    share = str(max(1, (os.cpu_count() or 1) // 2))
+    seen = []
+    for rec in _local(specs, 2):
+        assert rec["success"]
+        seen.append({k: os.environ.get(k) for k in THREAD_VARS})
+    assert seen[0] == {"OMP_NUM_THREADS": share, "OPENBLAS_NUM_THREADS": share,
+                       "MKL_NUM_THREADS": "7"}
+    assert "OMP_NUM_THREADS" not in os.environ and "OPENBLAS_NUM_THREADS" not in os.environ
+    assert os.environ["MKL_NUM_THREADS"] == "7"
+
+
 def test_ray_executor(tmp_path):
     pytest.importorskip("ray")
     new = run_grid(["1v1-normal-0.75"], ["cca"], [0, 1], 500, tmp_path, jobs=2, executor="ray",

@@ -5,7 +5,8 @@
   is rewritten from the store when the sweep ends or is interrupted, as a readable copy.
 - Resumable: keys already stored are skipped (failed ones too, unless ``retry_failed``).
 - One failing run is recorded with success=False and its error; the sweep goes on.
-- Executors: "local" (``jobs`` worker processes, one torch thread each when jobs > 1) and
+- Executors: "local" (``jobs`` worker processes sharing the cores: each gets cores // jobs
+  torch threads and, unless the caller set them, as many OpenMP/BLAS threads) and
   "ray" (the optional ``ray`` extra; a local Ray is started when no address is given).
 """
 
@@ -101,6 +102,9 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
         if "training" in d:
             rec["steps"] = d["training"]["steps"]
             rec["best_step"] = d["training"]["best_step"]
+            rec["train_seconds"] = d["training"].get("seconds")
+        if "device" in d:
+            rec["device"] = d["device"]
         if d.get("warnings"):
             rec["warnings"] = d["warnings"]
     except Exception as err:  # one failing run must not kill the sweep
@@ -156,6 +160,9 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _init_worker(threads: int) -> None:
     die_with_parent()
     import torch
@@ -172,6 +179,11 @@ def _local(specs: Sequence[RunSpec], jobs: int) -> Iterator[Dict[str, Any]]:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    # numpy's BLAS starts one (spinning) thread per core in every worker unless told
+    # otherwise: with many workers that oversubscribes the cores many times over. The
+    # workers, spawned on demand, read these at start; a value the caller set is left alone
+    set_here = {k: str(threads) for k in THREAD_VARS if k not in os.environ}
+    os.environ.update(set_here)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
                                initializer=_init_worker, initargs=(threads,))
     finished = False
@@ -188,6 +200,8 @@ def _local(specs: Sequence[RunSpec], jobs: int) -> Iterator[Dict[str, Any]]:
         for proc in workers:
             if proc.is_alive():
                 proc.terminate()
+        for k in set_here:
+            os.environ.pop(k, None)
 
 
 def _ray(specs: Sequence[RunSpec], jobs: int, address: Optional[str]) -> Iterator[Dict[str, Any]]:
