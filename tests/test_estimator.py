@@ -265,11 +265,34 @@ def test_bad_input_raises_clear_value_error(name, x, y, kw, match):
         estimate_mi(x, y, **{**FAST, **kw})
 
 
-def test_pandas_text_column_is_named():
+def test_pandas_text_columns_are_categories():
+    """A DataFrame's text (or categorical) columns are coded as in the CLI and are discrete:
+    the same fit as the caller's own codes declared discrete."""
     pd = pytest.importorskip("pandas")
-    df = pd.DataFrame({"a": np.arange(30.0), "city": ["x"] * 30})
-    with pytest.raises(ValueError, match="column 'city' is not numeric"):
-        estimate_mi(df, np.arange(30.0), **FAST)
+    from mmgap import pointwise_mi
+
+    rng = np.random.default_rng(5)
+    g = rng.integers(0, 3, 600)
+    v = rng.standard_normal(600)
+    y = g + v + 0.5 * rng.standard_normal(600)
+    df = pd.DataFrame({"city": np.array(["oslo", "lima", "kyiv"])[g], "v": v,
+                       "w": pd.Series(rng.standard_normal(600)).astype(object)})
+    codes = np.array([2, 1, 0])[g]  # sorted: kyiv 0, lima 1, oslo 2
+    own = np.column_stack([codes, v, df["w"].astype(float)])
+    ref = estimate_mi(own, y, x_discrete=[0], **FAST)
+    assert estimate_mi(df, y, **FAST).mi == ref.mi
+    assert estimate_mi(df.assign(city=df.city.astype("category")), y, **FAST).mi == ref.mi
+    assert estimate_mi(df, y, x_discrete=["city"], **FAST).mi == ref.mi
+    assert np.array_equal(pointwise_mi(df, y, n_steps=60, verbose=False).values,
+                          pointwise_mi(own, y, x_discrete=[0], n_steps=60, verbose=False).values)
+    with pytest.raises(ValueError, match="x_discrete: False, but column 'city' of x holds text"):
+        estimate_mi(df, y, x_discrete=False, **FAST)
+    with pytest.raises(ValueError, match="text column 'id' has 600 distinct values"):
+        estimate_mi(df.assign(id=[f"r{i}" for i in range(600)]), y, **FAST)
+    with pytest.raises(ValueError, match="method 'ksg' takes no discrete columns"):
+        estimate_mi(df, y, method="ksg")
+    with pytest.raises(ValueError, match="mixes text with other values"):
+        estimate_mi(df.assign(city=["a", None] * 300), y, **FAST)
 
 
 def test_stopped_overfitting_flag_fires_and_survives_save_load(tmp_path):

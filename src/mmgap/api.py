@@ -10,7 +10,7 @@ from typing import Any, Optional
 from .estimator import fit_estimate
 from .methods import MMG_METHODS, run_method
 from .types import MIResult
-from .validation import is_text_labels, label_codes
+from .validation import code_text_inputs
 
 __all__ = ["estimate_mi"]
 
@@ -43,19 +43,8 @@ def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg", test_size
     """
     if not isinstance(repair, bool):
         raise ValueError(f"repair: expected True or False, got {repair!r}")
-    coded = {}
-    for name, v in (("x", x), ("y", y), ("z", z)):
-        if is_text_labels(v):
-            key = f"{name}_discrete"
-            if params.get(key, "auto") is False:
-                raise ValueError(f"{key}: False, but {name} holds text labels, which can be "
-                                 "read only as categories")
-            if name != "y" and method != "mmg" and method not in MMG_METHODS:
-                raise ValueError(f"{name}: holds text labels, and method {method!r} takes no "
-                                 "discrete columns; use an MMG method")
-            coded[name] = label_codes(v, name)
-            params[key] = True
-    x, y, z = coded.get("x", x), coded.get("y", y), coded.get("z", z)
+    x, y, z = code_text_inputs({"x": x, "y": y, "z": z}, params,
+                               mmg=method == "mmg" or method in MMG_METHODS, method=method)
     if method != "mmg":
         if z is not None:
             params["z"] = z

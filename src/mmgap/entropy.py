@@ -38,7 +38,7 @@ from .estimator import MMGEstimator, discrete_spec, train_test_split_indices
 from .gap import mc_mean_stderr, mismatch_draws
 from .inference import MODEL_ERROR_REL
 from .types import MIResult, MMGWarning, nats_to
-from .validation import (as_2d_array, check_finite, check_fraction, check_random_state,
+from .validation import (as_2d_array, check_finite, code_text_inputs, check_fraction, check_random_state,
                          label_column, resolve_discrete,
                          check_xy, split_image)
 
@@ -255,6 +255,7 @@ def estimate_entropy(x: Any, y: Any = None, *, test_size: float = 0.2,
         est.fit(xs[tr])
         res = est.estimate(xs[te])
     else:
+        (y,) = code_text_inputs({"y": y}, params)  # text labels of y: categories
         ys = np.asarray(y)
         y_discrete = label_column(discrete_spec(EntropyEstimator, params, "y_discrete"), ys,
                                   "y", "y_discrete")

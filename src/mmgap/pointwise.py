@@ -15,8 +15,9 @@ import numpy as np
 
 from .estimator import MMGEstimator, discrete_spec
 from .types import PointwiseResult
-from .validation import (as_2d_array, as_labels, check_finite, check_positive_int, label_column,
-                         check_random_state, check_xy, split_image)
+from .validation import (as_2d_array, as_labels, check_finite, check_positive_int,
+                         check_random_state, check_xy, code_text_inputs, label_column,
+                         split_image)
 
 __all__ = ["pointwise_mi", "fold_indices"]
 
@@ -66,6 +67,7 @@ def pointwise_mi(x: Any, y: Any, z: Any = None, *, n_folds: int = 2, k_draws: in
     n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
     check_positive_int(k_draws, "k_draws")
     check_random_state(random_state)
+    x, y, z = code_text_inputs({"x": x, "y": y, "z": z}, params)  # text labels: categories
     xa, ya = np.asarray(x), np.asarray(y)
     za = None if z is None else np.asarray(z)
     y_discrete = label_column(discrete_spec(MMGEstimator, params, "y_discrete"), ya, "y",

@@ -477,6 +477,102 @@ def is_text_labels(a: Any) -> bool:
     return arr.dtype.kind in "US"
 
 
+def code_text_frame(a: Any, name: str, spec: Any, param: str) -> Tuple[Any, Any, list]:
+    """A pandas DataFrame ``a`` with text (or categorical) columns, and its discrete ``spec``
+    (see :func:`check_discrete_spec`), as a numeric array, a spec of positions and the
+    positions of the text columns: each text
+    column becomes the codes 0, 1, ... of its sorted distinct values and is discrete, as in
+    the CLI. An object column that holds only numbers is read as numbers. Anything else
+    (no DataFrame, no text column) is returned unchanged, with no text columns.
+
+    Raises ValueError naming ``param`` when ``spec`` is False but a column holds text, and
+    for a text column with more distinct values than half its rows (an identifier rather
+    than a category) that ``spec`` does not name."""
+    cols = _column_names(a)
+    if not (hasattr(a, "columns") and hasattr(a, "iloc") and cols is not None):
+        return a, spec, []  # not a DataFrame (a Series of text is one column of labels)
+    text, numeric = [], {}
+    for j, dt in enumerate(a.dtypes):
+        if getattr(dt, "kind", "O") in "biuf":
+            continue
+        if getattr(dt, "kind", "O") not in "OUS" and str(dt) != "category":
+            continue  # dates and the like: as_2d_array names them
+        values = np.asarray(a.iloc[:, j], dtype=object)
+        try:
+            numeric[j] = values.astype(np.float64)
+        except (TypeError, ValueError):
+            text.append(j)
+    if not text and not numeric:
+        return a, spec, []
+    check_discrete_spec(spec, param)
+    if spec is False or spec is None or (isinstance(spec, (bool, np.bool_)) and not spec):
+        if text:
+            raise ValueError(f"{param}: False, but column {cols[text[0]]!r} of {name} holds "
+                             "text, which can be read only as categories; drop that column "
+                             f"or leave {param} as 'auto'")
+    declared = set()
+    if isinstance(spec, (list, tuple)):
+        declared = {cols.index(c) if isinstance(c, str) and c in cols else c for c in spec}
+    out = np.empty(a.shape, dtype=np.float64)
+    for j in range(len(cols)):
+        if j in numeric:
+            out[:, j] = numeric[j]
+        elif j in text:
+            values = np.asarray(a.iloc[:, j], dtype=object)
+            try:
+                levels, codes = np.unique(values, return_inverse=True)
+            except TypeError:
+                raise ValueError(f"{name}: column {cols[j]!r} mixes text with other values "
+                                 "(e.g. None or numbers); give labels of one type") from None
+            if len(levels) > len(values) / 2 and spec is not True and j not in declared:
+                raise ValueError(f"{name}: text column {cols[j]!r} has {len(levels)} distinct "
+                                 f"values in {len(values)} rows: an identifier rather than a "
+                                 f"category? Drop it, or list it in {param} to use it anyway")
+            out[:, j] = codes.reshape(-1)
+        else:
+            out[:, j] = as_2d_array(a.iloc[:, [j]], name)[:, 0]
+    if spec is True or spec is np.True_:
+        return out, True, text
+    if isinstance(spec, str):  # "auto": the integer columns it would pick, and the text ones
+        spec = resolve_discrete("auto", out, name, param)
+    elif isinstance(spec, (list, tuple)):  # the coded text columns hold integers: accepted
+        spec = resolve_discrete(list(spec), out, name, param, names=cols)
+    else:
+        spec = []
+    return out, sorted(set(spec) | set(text)), text
+
+
+def code_text_inputs(arrays: dict, params: dict, *, mmg: bool = True,
+                     method: str = "mmg") -> list:
+    """The values of ``arrays`` (name -> x, y or z) with text coded as categories, as
+    :func:`mmgap.estimate_mi` takes them: one column of text labels becomes codes 0, 1, ...
+    with ``params[name + "_discrete"] = True``; a DataFrame's text columns are coded by
+    :func:`code_text_frame` and added to that spec. Without ``mmg`` (a baseline, which takes
+    no discrete columns) only y may hold labels. ``params`` is updated in place."""
+    out = []
+    for name, v in arrays.items():
+        key = f"{name}_discrete"
+        if is_text_labels(v):
+            if params.get(key, "auto") is False:
+                raise ValueError(f"{key}: False, but {name} holds text labels, which can be "
+                                 "read only as categories")
+            if name != "y" and not mmg:
+                raise ValueError(f"{name}: holds text labels, and method {method!r} takes no "
+                                 "discrete columns; use an MMG method")
+            v = label_codes(v, name)
+            params[key] = True
+        elif v is not None:  # a DataFrame with text columns among others (as in the CLI)
+            v2, spec, text = code_text_frame(v, name, params.get(key, "auto"), key)
+            if text and not mmg:
+                raise ValueError(f"{name}: has text columns, and method {method!r} takes no "
+                                 "discrete columns; use an MMG method")
+            if text:
+                params[key] = spec
+            v = v2
+        out.append(v)
+    return out
+
+
 def label_codes(y: Any, name: str = "y") -> Any:
     """Class labels of any orderable kind (strings, ...) as integer codes 0..k-1 of their
     sorted distinct values, as scikit-learn's classifiers take them; numeric input passes
