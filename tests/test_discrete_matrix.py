@@ -298,6 +298,31 @@ def test_cli_matrix_with_a_text_column(tmp_path, capsys):
     assert "column 'b' is not numeric (line 5: 'x') but holds numbers" in capsys.readouterr().err
 
 
+def test_cli_matrix_with_a_npy_of_strings(tmp_path, capsys):
+    """A 2-D .npy of strings is read as a CSV is: numbers stay numbers, text is categories,
+    a number column with a stray word stops unless declared discrete."""
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal(400)
+    table = np.column_stack([np.char.mod("%.5f", a), np.where(a > 0, "up", "down")])
+    path = tmp_path / "s.npy"
+    np.save(path, table)
+    out = tmp_path / "mi.csv"
+    assert main(["matrix", str(path), "--out", str(out), "--steps", "30", "--quiet",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["names"] == ["x0", "x1"] and d["discrete"] == [False, True]
+    assert d["mi"][1][1] == pytest.approx(math.log(2), abs=0.01)
+    table[3, 0] = "oops"
+    np.save(path, table)
+    assert main(["matrix", str(path), "--out", str(out), "--steps", "30", "--quiet"]) == 2
+    assert "column 'x0' is not numeric (row 3: 'oops') but holds numbers" in \
+        capsys.readouterr().err
+    table[:, 0] = np.char.mod("id%d", np.arange(400))  # all distinct: an identifier
+    np.save(path, table)
+    assert main(["matrix", str(path), "--out", str(out), "--steps", "30", "--quiet"]) == 2
+    assert "an identifier rather than a category" in capsys.readouterr().err
+
+
 def test_cli_estimate_x_discrete_names(tmp_path, capsys):
     rng = np.random.default_rng(8)
     k = rng.integers(0, 4, 400)

@@ -273,7 +273,36 @@ def load_table(path: str, *, columns: Optional[Sequence[str]] = None,
         names = [f"x{j}" for j in range(arr.shape[1])]
     else:
         names = [header[i] for i in _select(header, columns, p)]
+    if arr.dtype.kind in "US" and text is not None:  # a .npy/.npz table of strings
+        arr = _string_table(arr, p, names, text, declared)
     return arr, names
+
+
+def _string_table(arr: np.ndarray, path: Path, names: List[str], text: List[int],
+                  declared) -> np.ndarray:
+    """A 2-D array of strings read column by column as a CSV is: a column of numbers (an
+    empty string is missing) is numeric; a column of text is categories (see :func:`_codes`),
+    its position appended to ``text``; a column mixing both only when ``declared`` names it."""
+    out = np.empty(arr.shape, dtype=np.float64)
+    for j, name in enumerate(names):
+        cells = [str(v).strip() for v in arr[:, j]]
+        bad = [r for r, v in enumerate(cells) if v != "" and not _is_number(v)]
+        if not bad:
+            out[:, j] = [float(v) if v != "" else math.nan for v in cells]
+            continue
+        is_declared = _declared(declared, j, name)
+        if any(v != "" and _is_number(v) for v in cells) and not is_declared:
+            r = bad[0]
+            raise DataError(
+                f"{path}: column {name!r} is not numeric (row {r}: {cells[r]!r}) but holds "
+                "numbers elsewhere; fix the entry, or declare the column discrete to read "
+                "every value as a category")
+        if "" in cells:
+            raise DataError(f"{path}: text column {name!r} has an empty entry (row "
+                            f"{cells.index('')}); fill or drop missing values first")
+        out[:, j] = _codes(cells, path, name, is_declared)
+        text.append(j)
+    return out
 
 
 def _numpy_reason(err: ValueError) -> str:

@@ -23,8 +23,9 @@ def register(sub) -> None:
                     "diagonal holds H(X_j) for a discrete column and is empty for a continuous "
                     "one (infinite). With --target COL: I(X_j; target) for every other column "
                     "(like scikit-learn's mutual_info_regression / mutual_info_classif), written "
-                    "as rows column,mi. Text columns of a table are read as categories (always "
-                    "discrete; a CSV column mixing numbers and text only if --discrete names it).",
+                    "as rows column,mi. Text columns of a table, or of a 2-D .npy/.npz array of "
+                    "strings, are read as categories (always discrete; a column mixing numbers "
+                    "and text only if --discrete names it).",
     )
     mx.add_argument("data", metavar="DATA", help=".csv/.parquet table, or a 2-D .npy/.npz array")
     mx.add_argument("--out", metavar="FILE", required=True, help="the .csv to write")
