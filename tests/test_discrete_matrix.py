@@ -298,6 +298,23 @@ def test_cli_matrix_with_a_text_column(tmp_path, capsys):
     assert "column 'b' is not numeric (line 5: 'x') but holds numbers" in capsys.readouterr().err
 
 
+def test_matrix_and_feature_scores_take_a_dataframe_with_text():
+    pd = pytest.importorskip("pandas")
+    from mmgap import mi_matrix, mutual_info_regression
+
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal(500)
+    df = pd.DataFrame({"a": a, "b": a + rng.standard_normal(500),
+                       "kind": np.where(a > 0, "up", "down")})
+    m = mi_matrix(df, n_steps=40, verbose=False)
+    coded = mi_matrix(df.assign(kind=(a > 0).astype(int)), n_steps=40, verbose=False)
+    assert m.names == ["a", "b", "kind"] and m.discrete == [False, False, True]
+    assert np.array_equal(m.mi, coded.mi, equal_nan=True)  # "down" 0, "up" 1: the same fit
+    assert mutual_info_regression(df[["a", "kind"]], df.b.values, n_steps=40).shape == (2,)
+    with pytest.raises(ValueError, match="discrete: False, but column 'kind' of data holds text"):
+        mi_matrix(df, discrete=False, n_steps=40, verbose=False)
+
+
 def test_cli_matrix_with_a_npy_of_strings(tmp_path, capsys):
     """A 2-D .npy of strings is read as a CSV is: numbers stay numbers, text is categories,
     a number column with a stray word stops unless declared discrete."""

@@ -48,7 +48,8 @@ from .preprocessing import DiscreteColumns, make_scaler
 from .training import Trainer
 from .types import check_units, nats_to
 from .validation import (_column_names, as_2d_array, check_finite, check_fraction,
-                         check_positive_int, check_random_state, label_codes, resolve_discrete)
+                         check_positive_int, check_random_state, code_text_frame, label_codes,
+                         resolve_discrete)
 
 __all__ = ["MIMatrix", "mi_matrix", "mutual_info_regression", "mutual_info_classif",
            "PairDenoisers", "default_steps"]
@@ -251,16 +252,18 @@ def _pair_draws(model: PairDenoisers, rows: torch.Tensor, proposal, k_draws: int
 
 def _prepare_table(data, discrete, name: str):
     names = _column_names(data)
+    if isinstance(discrete, np.ndarray) and discrete.dtype == bool:  # scikit-learn's mask
+        p = len(names) if names is not None else np.shape(data)[-1]
+        if discrete.shape != (p,):
+            raise ValueError(f"discrete: a boolean mask needs {p} entries, got "
+                             f"{discrete.shape}")
+        discrete = [int(j) for j in np.flatnonzero(discrete)]
+    data, discrete, _ = code_text_frame(data, name, discrete, "discrete")  # text: categories
     arr = check_finite(as_2d_array(data, name), name)
     if arr.shape[1] < 2:
         raise ValueError(f"{name}: expected at least 2 columns, got {arr.shape[1]}")
     if names is None:
         names = [f"x{j}" for j in range(arr.shape[1])]
-    if isinstance(discrete, np.ndarray) and discrete.dtype == bool:  # scikit-learn's mask
-        if discrete.shape != (arr.shape[1],):
-            raise ValueError(f"discrete: a boolean mask needs {arr.shape[1]} entries, got "
-                             f"{discrete.shape}")
-        discrete = [int(j) for j in np.flatnonzero(discrete)]
     cols = resolve_discrete(discrete, arr, name, "discrete", names)
     const = np.flatnonzero(arr.min(axis=0) == arr.max(axis=0))
     if const.size:
