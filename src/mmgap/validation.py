@@ -480,9 +480,8 @@ def is_text_labels(a: Any) -> bool:
 def code_text_frame(a: Any, name: str, spec: Any, param: str) -> Tuple[Any, Any, list]:
     """A pandas DataFrame ``a`` with text (or categorical) columns, and its discrete ``spec``
     (see :func:`check_discrete_spec`), as a numeric array, a spec of positions and the
-    positions of the text columns: each text
-    column becomes the codes 0, 1, ... of its sorted distinct values and is discrete, as in
-    the CLI. An object column that holds only numbers is read as numbers. Anything else
+    positions of the text columns: each text column becomes the codes 0, 1, ... of its
+    sorted distinct values and is discrete, as in the CLI. An object column that holds only numbers is read as numbers. Anything else
     (no DataFrame, no text column) is returned unchanged, with no text columns.
 
     Raises ValueError naming ``param`` when ``spec`` is False but a column holds text, and
