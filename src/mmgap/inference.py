@@ -351,16 +351,18 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
     err_u = torch.cat([((eps[s] - denoise(z[s], lam[s], y[idx[s]], 0 * ones[s], c(s))) ** 2).sum(-1)
                        for s in _slices(total, batch_size)])
 
-    def stat(yp: Tensor) -> float:
+    def stat(yp: Tensor) -> Tensor:
+        """The statistic times ``total``, a float64 scalar left on the device: on a GPU the
+        permutations' passes then queue without waiting for each other's result."""
         parts = []
         for s in _slices(total, batch_size):
             eps_c = denoise(z[s], lam[s], yp[idx[s]], ones[s], c(s))
             err_c = ((eps[s] - eps_c) ** 2).sum(-1)
             parts.append((0.5 * w[s] * (err_u[s] - err_c)).double().sum())
-        return float(torch.stack(parts).sum()) / total
+        return torch.stack(parts).sum()
 
-    observed = stat(y)
-    null = np.empty(int(n_permutations))
+    observed = float(stat(y)) / total
+    sums = []
     fitted, resid = None, y
     if residualize and context is not None:
         design = torch.cat([torch.ones(n, 1, dtype=torch.float64, device=y.device),
@@ -378,14 +380,15 @@ def permutation_test(denoise: Denoiser, x: Tensor, y: Tensor, proposal, *,
     # CPU), so the CPU draws are the same as they always were
     gdev = generator.device if generator is not None else torch.device("cpu")
     for b in range(int(n_permutations)):
-        if groups is None:
-            perm = torch.randperm(n, generator=generator, device=gdev).cpu()
+        if groups is None:  # drawn and used on the generator's device: no copy, no wait
+            perm = torch.randperm(n, generator=generator, device=gdev)
         else:
             perm = torch.arange(n)
             for g in groups:
                 perm[g] = g[torch.randperm(g.numel(), generator=generator, device=gdev).cpu()]
         perm = perm.to(y.device)
-        null[b] = stat(y[perm] if fitted is None else fitted + resid[perm])
+        sums.append(stat(y[perm] if fitted is None else fitted + resid[perm]))
+    null = torch.stack(sums).cpu().numpy() / total  # one copy of all the statistics
     p = (1.0 + float(np.sum(null >= observed))) / (1.0 + len(null))
     return {"p_value": p, "statistic": observed, "null_mean": float(null.mean()),
             "null_sd": float(null.std(ddof=1)) if len(null) > 1 else 0.0,
