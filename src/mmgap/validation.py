@@ -490,7 +490,7 @@ def code_text_frame(a: Any, name: str, spec: Any, param: str) -> Tuple[Any, Any,
     cols = _column_names(a)
     if not (hasattr(a, "columns") and hasattr(a, "iloc") and cols is not None):
         return a, spec, []  # not a DataFrame (a Series of text is one column of labels)
-    text, numeric = [], {}
+    text, numeric, raw = [], {}, {}
     for j, dt in enumerate(a.dtypes):
         if getattr(dt, "kind", "O") in "biuf":
             continue
@@ -501,6 +501,7 @@ def code_text_frame(a: Any, name: str, spec: Any, param: str) -> Tuple[Any, Any,
             numeric[j] = values.astype(np.float64)
         except (TypeError, ValueError):
             text.append(j)
+            raw[j] = values
     if not text and not numeric:
         return a, spec, []
     check_discrete_spec(spec, param)
@@ -516,8 +517,8 @@ def code_text_frame(a: Any, name: str, spec: Any, param: str) -> Tuple[Any, Any,
     for j in range(len(cols)):
         if j in numeric:
             out[:, j] = numeric[j]
-        elif j in text:
-            values = np.asarray(a.iloc[:, j], dtype=object)
+        elif j in raw:
+            values = raw[j]
             try:
                 levels, codes = np.unique(values, return_inverse=True)
             except TypeError:
