@@ -43,7 +43,8 @@ from .validation import (RowSubset, as_2d_array, as_labels, check_finite, check_
                          resolve_discrete, split_image)
 from .validation import _column_names
 
-__all__ = ["MMGEstimator", "fit_estimate", "VARIANTS", "DEFAULT_VARIANT"]
+__all__ = ["MMGEstimator", "fit_estimate", "prepare_fit_inputs", "fit_rows", "FitInputs",
+           "VARIANTS", "DEFAULT_VARIANT"]
 
 logger = logging.getLogger(__name__)
 
@@ -1006,6 +1007,34 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
     t0 = time.perf_counter()
     check_fraction(test_size, "test_size")
     check_random_state(random_state)
+    data = prepare_fit_inputs(x, y, z, estimator=estimator, repair=repair, params=params)
+    # stratify on discrete y, else on discrete z, so that every class is in both parts
+    tr, te = train_test_split_indices(data.n, test_size, random_state, labels=data.labels)
+    est, res, held = fit_rows(data, tr, te, random_state=random_state, params=params)
+    res.seconds = time.perf_counter() - t0
+    res.diagnostics["test_size"] = test_size
+    return est, res, held
+
+
+class FitInputs:
+    """Validated inputs of :func:`fit_estimate` and of a cross-fit (:mod:`mmgap.crossfit`),
+    ready to be split by rows: the arrays ``xa``, ``ya``, ``za`` (flattened images), their
+    callers' image shapes, the stratification ``labels`` (discrete y, else discrete z, else
+    None), the estimator class and whether it may be repaired."""
+
+    def __init__(self, **fields: Any):
+        self.__dict__.update(fields)
+
+    @property
+    def n(self) -> int:
+        return int(self.xa.shape[0])
+
+
+def prepare_fit_inputs(x: Any, y: Any, z: Any = None, *, estimator: Optional[type] = None,
+                       repair: bool = True, params: Optional[dict] = None) -> FitInputs:
+    """Validate (x, y[, z]) once for :func:`fit_rows` (every row is checked here, so that
+    messages name the caller's rows)."""
+    params = {} if params is None else params
     if not isinstance(repair, bool):
         raise ValueError(f"repair: expected True or False, got {repair!r}")
     cls = estimator or MMGEstimator
@@ -1026,31 +1055,39 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
             z_labels = as_labels(za, "z")  # every row checked here: messages name the caller's rows
         else:
             check_finite(as_2d_array(split_image(za, "z")[0], "z", dtype=None), "z")
-    # stratify on discrete y, else on discrete z, so that every class is in both parts
-    labels = ya if y_labels else z_labels
-    tr, te = train_test_split_indices(xa.shape[0], test_size, random_state, labels=labels)
     # images go back to the caller's layout ((n, H, W) stays 3-D)
-    xs = tuple(np.shape(x))[1:] if x_shape is not None else None
-    ys = tuple(np.shape(y))[1:] if y_shape is not None else None
+    return FitInputs(cls=cls, xa=xa, ya=ya, za=za, y_labels=y_labels, blocked=blocked,
+                     labels=ya if y_labels else z_labels,
+                     xs=tuple(np.shape(x))[1:] if x_shape is not None else None,
+                     ys=tuple(np.shape(y))[1:] if y_shape is not None else None,
+                     repairable=blocked and za is None and repair)
+
+
+def fit_rows(data: FitInputs, tr: np.ndarray, te: np.ndarray, *, random_state: Optional[int],
+             params: dict):
+    """Fit ``data.cls(random_state=random_state, **params)`` on rows ``tr``, estimate on
+    rows ``te``, and repair as :func:`fit_estimate` describes. Returns (estimator, result,
+    held-out arrays); ``result.seconds`` is the estimate's alone."""
+    cls, xa, ya, za, xs, ys = data.cls, data.xa, data.ya, data.za, data.xs, data.ys
     est = cls(random_state=random_state, **params)
     fit_kw = {} if za is None else {"z": za[tr]}
     # training rows of a 2-D table are not gathered: fit reads them in blocks
-    x_fit = RowSubset(xa, tr) if blocked and xs is None else _rows(xa, tr, xs)
-    y_fit = RowSubset(ya, tr) if blocked and ys is None and not y_labels else _rows(ya, tr, ys)
+    x_fit = RowSubset(xa, tr) if data.blocked and xs is None else _rows(xa, tr, xs)
+    y_fit = (RowSubset(ya, tr) if data.blocked and ys is None and not data.y_labels
+             else _rows(ya, tr, ys))
     est.fit(x_fit, y_fit, **fit_kw)
     held = (_rows(xa, te, xs), _rows(ya, te, ys))
     est_kw = {} if za is None else {"z": za[te]}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = est.estimate(*held, **est_kw)
-    repairable = blocked and za is None and repair
     trigger = (repair_trigger(
         res.mi, res.flags, res.diagnostics.get("gaussian_check"),
         prior=params.get("gaussian_prior") is None and not est.variant_.endswith("adaptive"),
         rank_map="preprocess" not in params and est.preprocess == "rank",
         knn_raises=bool(res.diagnostics.get("knn_check_raises_upper_end")),
         knn_mi=res.diagnostics.get("knn_check") or 0.0)
-        if repairable else None)
+        if data.repairable else None)
     if trigger is not None:
         # the known cures (inference.REPAIR_CURES; design notes 23, 25, 26)
         first = res
@@ -1076,6 +1113,4 @@ def fit_estimate(x: Any, y: Any, *, test_size: float = 0.2, random_state: Option
         for w in caught:  # nothing was repaired: the first fit's warnings stand
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     del x_fit, y_fit
-    res.seconds = time.perf_counter() - t0
-    res.diagnostics["test_size"] = test_size
     return est, res, held if za is None else held + (za[te],)

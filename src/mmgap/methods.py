@@ -136,10 +136,21 @@ def run_method(name: str, x: Any, y: Any, *, random_state: Optional[int] = 0,
         params.pop("variant", None)
         if y_discrete is not None:
             params["y_discrete"] = y_discrete
+        n_folds = params.pop("n_folds", None)
+        if n_folds is not None:
+            from .crossfit import cross_fit_estimate
+
+            res = cross_fit_estimate(x, y, z, n_folds=n_folds, random_state=random_state,
+                                     variant=variant, units=units, **params)
+            res.diagnostics["method"] = name
+            return res
         _, res, _ = fit_estimate(x, y, test_size=test_size, random_state=random_state,
                                  variant=variant, units=units, z=z, **params)
         res.diagnostics["method"] = name
         return res
+    if params.get("n_folds") is not None:
+        raise ValueError(f"n_folds: cross-fitting is for the MMG methods, not {name!r}")
+    params.pop("n_folds", None)
     cls = _baselines()[name]
     flattened = []
     if name != "minde":  # the baselines other than MINDE take vectors: flatten images

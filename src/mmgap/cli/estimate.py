@@ -10,7 +10,8 @@ from typing import Optional
 import numpy as np
 
 from .. import distributed
-from .common import (EXIT_OK, _Formatter, _emit, _add_repair_arg, _add_training_args,
+from .common import (EXIT_OK, _Formatter, _emit, _add_folds_arg, _add_repair_arg,
+                     _add_training_args,
                      _add_data_args, _params, _plot, _emit_truth, _check_outputs, _load_data,
                      _discrete_specs)
 
@@ -33,6 +34,7 @@ def register(sub) -> None:
                      help="let --save replace an existing, non-empty DIR")
     _add_training_args(est)
     _add_repair_arg(est)
+    _add_folds_arg(est)
 
     tst = sub.add_parser(
         "test", formatter_class=_Formatter,
@@ -54,6 +56,7 @@ def register(sub) -> None:
     _add_data_args(tst)
     _add_training_args(tst)
     _add_repair_arg(tst)
+    _add_folds_arg(tst)
 
     pw = sub.add_parser(
         "pointwise", formatter_class=_Formatter,
@@ -85,6 +88,7 @@ def register_demo(sub) -> None:
     demo.add_argument("--n-samples", type=int, default=10_000, help="samples to draw")
     _add_training_args(demo)
     _add_repair_arg(demo)
+    _add_folds_arg(demo)
     demo.set_defaults(plot="mmgap-demo.png")
 
 
@@ -96,6 +100,18 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
     _check_outputs(args)
     specs = _discrete_specs(args)
     z_kw = {} if z is None else {"z": z, "z_discrete": specs["z_discrete"]}
+    folds = getattr(args, "folds", None)
+    if folds is not None:
+        if method not in MMG_METHODS:
+            raise ValueError(f"--folds: cross-fitting is for the MMG methods, not {method!r}")
+        if args.test_size != 0.2:
+            raise ValueError("--test-size: a cross-fit (--folds) holds out each fold in turn; "
+                             "give --folds or --test-size, not both")
+        for flag, value in (("--plot", args.plot if extra is None else None),
+                            ("--save", getattr(args, "save", None))):
+            if value:
+                raise ValueError(f"{flag}: a cross-fit trains {folds} networks; {flag} needs "
+                                 "the single split (leave out --folds)")
     if method not in MMG_METHODS:
         if args.plot and extra is None:
             raise ValueError(f"--plot: the MMSE-gap plot needs an MMG method, not {method!r}")
@@ -137,10 +153,22 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
         raise ValueError(f"--alpha: expected a level between 0 and 1, got {args.alpha}")
     if getattr(args, "command", None) == "test" and args.permutations < 1:
         raise ValueError(f"--permutations: the test needs at least 1, got {args.permutations}")
-    est, res, held = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
-                                  repair=not getattr(args, "no_repair", False),
-                                  x_discrete=specs["x_discrete"],
-                                  y_discrete=specs["y_discrete"], **params, **z_kw)
+    if folds is not None:
+        from ..crossfit import cross_fit_estimate
+
+        if args.plot:  # the demo's default plot: not for a cross-fit
+            args.plot = None
+        est = held = None
+        res = cross_fit_estimate(x, y, z_kw.pop("z", None), n_folds=folds,
+                                 random_state=args.seed,
+                                 repair=not getattr(args, "no_repair", False),
+                                 x_discrete=specs["x_discrete"],
+                                 y_discrete=specs["y_discrete"], **params, **z_kw)
+    else:
+        est, res, held = fit_estimate(x, y, test_size=args.test_size, random_state=args.seed,
+                                      repair=not getattr(args, "no_repair", False),
+                                      x_discrete=specs["x_discrete"],
+                                      y_discrete=specs["y_discrete"], **params, **z_kw)
     out = res.to_dict()
     if res.p_value is not None:
         out["alpha"] = args.alpha
@@ -164,9 +192,13 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
             _emit(res.summary())
         d = res.diagnostics
         other = "direct" if d["integrand"] == "orthogonal" else "orthogonal"
-        _emit(f"          ({other} integrand: {d['mi_' + other]:.3f} \u00b1 "
-              f"{d['stderr_' + other]:.3f}; {d['training']['steps']} steps at "
-              f"{d['training']['steps_per_second']} steps/s on {d['device']})")
+        cf = d.get("cross_fit")
+        if cf:
+            _emit_cross_fit(d, other)
+        else:
+            _emit(f"          ({other} integrand: {d['mi_' + other]:.3f} \u00b1 "
+                  f"{d['stderr_' + other]:.3f}; {d['training']['steps']} steps at "
+                  f"{d['training']['steps_per_second']} steps/s on {d['device']})")
         if res.p_value is not None and getattr(args, "command", None) != "test":
             _emit(f"test:     {_decision(res, args.alpha)}")
         checks = []
@@ -194,6 +226,23 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
     return EXIT_OK
 
 
+def _emit_cross_fit(d: dict, other: str) -> None:
+    """The lines of a cross-fitted estimate: the other form, every fold, the error split."""
+    cf = d["cross_fit"]
+    k = cf["n_folds"]
+    _emit(f"          ({other} integrand: {d['mi_' + other]:.3f}; cross-fitted over {k} folds: "
+          f"held-out error {cf['stderr_held_out']:.3f}, spread between folds "
+          f"{cf['stderr_between_folds']:.3f})")
+    for f in cf["folds"]:
+        hi = "inf" if f["ci95"][1] is None else f"{f['ci95'][1]:.3f}"
+        p = "" if f["p_value"] is None else f", p = {f['p_value']:.3g}"
+        extra = "".join(f"; {c}" for c in f["flags"])
+        if f.get("repair"):
+            extra += f"; repaired ({f['repair']['flag']}: {f['repair']['action']})"
+        _emit(f"fold {f['fold']}:   {f['mi']:.3f} (95% CI {f['ci95'][0]:.3f}\u2013{hi}{p}), "
+              f"{f['n_train']}/{f['n_test']} samples, {f['seconds']:.1f} s{extra}")
+
+
 def _decision(res, alpha: float) -> str:
     t = res.diagnostics.get("permutation_test") or {}
     verdict = ("dependent (independence rejected)" if res.p_value <= alpha
@@ -203,6 +252,10 @@ def _decision(res, alpha: float) -> str:
     how = (f"denoiser {t['p_value']:.4g}, canonical correlations {lin['p_value']:.4g}, "
            f"Bonferroni over {n} and {lin['n_permutations']} permutations"
            if lin and t.get("p_value") is not None else f"{n} permutations")
+    cf = res.diagnostics.get("cross_fit")
+    if cf:
+        how = (f"twice the mean of the {cf['n_folds']} folds' p-values, each from its own "
+               "permutation test")
     return f"p = {res.p_value:.4g} ({how}): {verdict} at alpha = {alpha}"
 
 
