@@ -190,7 +190,8 @@ def test_cross_fit_through_variants_labels_and_the_bench_runner(tmp_path):
 
     rec = run_one(RunSpec("1v1-normal-0.75", "mmg", 0, 300, {"n_folds": 2, **FAST}))
     assert rec["success"], rec.get("error")
-    assert rec["n_test"] == 300
+    assert rec["n_test"] == 300 and rec["cross_fit"]["n_folds"] == 2
+    assert len(rec["cross_fit"]["folds"]) == 2
 
 
 def test_cross_fit_refuses_bad_arguments(gaussian_1d):

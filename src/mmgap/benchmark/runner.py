@@ -94,7 +94,7 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
             rec["p_value"] = res.p_value
         for key in ("mi_direct", "mi_orthogonal", "stderr_mc", "variant_used",
                     "edge_mi_density", "mi_on_training_points", "knn_check", "gaussian_check",
-                    "repair"):
+                    "repair", "cross_fit"):
             if key in d:
                 rec[key] = d[key]
         if "flags" in d:
