@@ -228,7 +228,25 @@ def test_cli_folds(tmp_path, gaussian_1d, capsys):
                       (["--folds", "2", "--method", "ksg"], "--folds: cross-fitting"),
                       (["--folds", "2", "--test-size", "0.3"], "--test-size"),
                       (["--folds", "2", "--plot", str(tmp_path / "p.png")], "--plot"),
-                      (["--folds", "2", "--save", str(tmp_path / "m")], "--save")):
+                      (["--folds", "2", "--save", str(tmp_path / "m")], "--save"),
+                      (["--jobs", "2"], "--jobs: parallel fits are for a cross-fit"),
+                      (["--folds", "2", "--jobs", "0"], "--jobs (n_jobs)")):
         code = main(["estimate", str(path), "--steps", "5", "--quiet", *argv])
         err = capsys.readouterr()[1]
         assert code == 2 and msg in err, (argv, err)
+
+
+def test_folds_in_worker_processes(gaussian_1d):
+    x, y = gaussian_1d(400, 0)
+    res = cross_fit_estimate(x, y, n_folds=3, n_jobs=2, random_state=2, **FAST)
+    cf = res.diagnostics["cross_fit"]
+    assert [f["fold"] for f in cf["folds"]] == [1, 2, 3] and res.n_test == 400
+    assert [f["n_test"] for f in cf["folds"]] == cf["fold_sizes"]
+    # the same folds and seeds as in one process: the held-out rows of each fold agree
+    one = cross_fit_estimate(x, y, n_folds=3, n_jobs=1, random_state=2, **FAST)
+    assert one.diagnostics["cross_fit"]["fold_sizes"] == cf["fold_sizes"]
+    assert res.mi == pytest.approx(one.mi, abs=0.1)
+    with pytest.raises(ValueError, match="n_jobs"):
+        cross_fit_estimate(x, y, n_folds=2, n_jobs=0, **FAST)
+    with pytest.raises(ValueError, match="n_jobs: parallel fits are for a cross-fit"):
+        mmgap.estimate_mi(x, y, n_jobs=2, **FAST)

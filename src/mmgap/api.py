@@ -38,7 +38,8 @@ def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg",
     folds and evaluated on its own, so every row is held out once; the pooled estimate has
     a smaller held-out error and its standard error includes the spread between the
     networks (:mod:`mmgap.crossfit`). It costs ``n_folds`` fits; 5 trains each network on
-    80% of the rows, like the single split.
+    80% of the rows, like the single split. ``n_jobs=J`` (with ``n_folds``) fits J folds at
+    once in worker processes that share the cores.
 
     ``repair`` (MMG methods): refit with the known cure when a cross-check shows the first fit
     missed dependence (see :func:`fit_estimate`; ``diagnostics["repair"]``). False keeps the
@@ -63,6 +64,9 @@ def estimate_mi(x: Any, y: Any, z: Any = None, *, method: str = "mmg",
             raise ValueError(f"n_folds: cross-fitting is for the MMG methods, not {method!r} "
                              "(the baselines other than MINDE use all rows)")
         params["n_folds"] = n_folds
+    elif "n_jobs" in params:
+        raise ValueError("n_jobs: parallel fits are for a cross-fit; give n_folds too (one "
+                         "split is one fit)")
     test_size = 0.2 if test_size is None else test_size
     x, y, z = code_text_inputs({"x": x, "y": y, "z": z}, params, mmg=mmg, method=method)
     if method != "mmg":

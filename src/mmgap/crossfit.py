@@ -39,10 +39,11 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .estimator import fit_rows, prepare_fit_inputs
+from .estimator import FitInputs, fit_rows, prepare_fit_inputs
 from .inference import DELTA_WEIGHT_CHECKED, calibrated_stderr, upper_end_floor
 from .pointwise import fold_indices
 from .types import Z95, MIResult, MMGWarning
+from .parallel import process_map
 from .validation import check_positive_int, check_random_state
 
 __all__ = ["cross_fit_estimate", "combine_folds", "MAX_FOLDS"]
@@ -64,16 +65,31 @@ def check_n_folds(n_folds: Any) -> int:
     return k
 
 
+def _fold(data: FitInputs, tr: np.ndarray, te: np.ndarray, seed: int, params: dict) -> MIResult:
+    """One fold's fit, estimate and repair (its warnings are pooled by the caller)."""
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        return fit_rows(data, tr, te, random_state=seed, params=params)[1]
+
+
 def cross_fit_estimate(x: Any, y: Any, z: Any = None, *, n_folds: int = 5,
                        random_state: Optional[int] = 0, repair: bool = True,
-                       estimator: Optional[type] = None, **params: Any) -> MIResult:
+                       estimator: Optional[type] = None, n_jobs: int = 1,
+                       **params: Any) -> MIResult:
     """Cross-fitted estimate of I(X;Y) (or I(X;Y|Z) with ``z``) from ``n_folds`` fits; see
     the module docstring for how the folds are pooled. ``params`` go to each fold's
     :class:`mmgap.MMGEstimator`; ``random_state`` seeds the folds and, through one seed per
     fold drawn from it, each fold's fit. ``diagnostics["cross_fit"]["folds"]`` holds every
-    fold's own result (estimate, interval, p-value, flags, repair)."""
+    fold's own result (estimate, interval, p-value, flags, repair).
+
+    ``n_jobs`` > 1 fits that many folds at once in worker processes
+    (:func:`mmgap.parallel.process_map`), each with an equal share of the cores as torch
+    threads and no progress bar; each worker gets a copy of the data. The numbers then
+    differ slightly from ``n_jobs=1`` (a different thread count changes floating-point
+    sums), but are the same for the same ``n_jobs`` on the same machine."""
     t0 = time.perf_counter()
     k = check_n_folds(n_folds)
+    jobs = check_positive_int(n_jobs, "n_jobs")
     check_random_state(random_state)
     data = prepare_fit_inputs(x, y, z, estimator=estimator, repair=repair, params=params)
     if data.n < 20 * k:
@@ -82,17 +98,20 @@ def cross_fit_estimate(x: Any, y: Any, z: Any = None, *, n_folds: int = 5,
                          f"got {data.n}")
     fold = fold_indices(data.n, k, random_state, data.labels)
     seeds = np.random.default_rng(random_state).integers(0, 2**31, size=k)
-    results, sizes = [], []
-    with warnings.catch_warnings(record=True):  # the pooled flags are warned once below
-        warnings.simplefilter("always")
-        for f in range(k):
-            te, tr = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
+    parts = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(k)]
+    results: List[Optional[MIResult]] = [None] * k
+    if jobs > 1 and k > 1:
+        quiet = dict(params, verbose=False)
+        logger.info("cross-fit: %d folds on %d worker processes", k, min(jobs, k))
+        for f, res in process_map(_fold, [(data, tr, te, int(seeds[f]), quiet)
+                                          for f, (tr, te) in enumerate(parts)], min(jobs, k)):
+            results[f] = res
+    else:
+        for f, (tr, te) in enumerate(parts):
             logger.info("cross-fit: fold %d of %d (%d training rows, %d held out)",
                         f + 1, k, tr.size, te.size)
-            _, res, _ = fit_rows(data, tr, te, random_state=int(seeds[f]), params=params)
-            results.append(res)
-            sizes.append(int(te.size))
-    out = combine_folds(results, sizes)
+            results[f] = _fold(data, tr, te, int(seeds[f]), params)
+    out = combine_folds(results, [int(te.size) for _, te in parts])
     for flag in out.flags:
         warnings.warn(flag["message"], MMGWarning, stacklevel=2)
     out.seconds = time.perf_counter() - t0

@@ -23,6 +23,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
 
 from tqdm.auto import tqdm
 
+from ..parallel import THREAD_VARS, die_with_parent, process_map  # noqa: F401 (re-exported)
+
 __all__ = ["RunSpec", "run_one", "run_grid", "load_records", "RESULTS_FILE"]
 
 RESULTS_FILE = "results.jsonl"
@@ -142,66 +144,13 @@ def load_records(out_dir: os.PathLike) -> List[Dict[str, Any]]:
         return store.records()
 
 
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies, whatever killed the parent
-    (``kill -9`` included); exit now if the parent is already gone. No-op elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    import signal
-
-    parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # pragma: no cover - no prctl
-        return
-    if os.getppid() != parent or parent == 1:
-        os._exit(1)
-
-
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _init_worker(threads: int) -> None:
-    die_with_parent()
-    import torch
-
-    torch.set_num_threads(threads)
-
-
 def _local(specs: Sequence[RunSpec], jobs: int) -> Iterator[Dict[str, Any]]:
     if jobs <= 1:
         for spec in specs:
             yield run_one(spec)
         return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    # numpy's BLAS starts one (spinning) thread per core in every worker unless told
-    # otherwise: with many workers that oversubscribes the cores many times over. The
-    # workers, spawned on demand, read these at start; a value the caller set is left alone
-    set_here = {k: str(threads) for k in THREAD_VARS if k not in os.environ}
-    os.environ.update(set_here)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                               initializer=_init_worker, initargs=(threads,))
-    finished = False
-    try:
-        futures = [pool.submit(run_one, s) for s in specs]
-        for fut in as_completed(futures):
-            yield fut.result()
-        finished = True
-    finally:
-        # interrupted (Ctrl-C, SIGTERM via the CLI, an error): drop the queued runs and stop
-        # the workers now, instead of waiting for the whole grid or leaving orphans behind
-        workers = [] if finished else list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=finished, cancel_futures=not finished)
-        for proc in workers:
-            if proc.is_alive():
-                proc.terminate()
-        for k in set_here:
-            os.environ.pop(k, None)
+    for _, rec in process_map(run_one, [(s,) for s in specs], jobs):
+        yield rec
 
 
 def _ray(specs: Sequence[RunSpec], jobs: int, address: Optional[str]) -> Iterator[Dict[str, Any]]:

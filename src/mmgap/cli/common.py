@@ -36,7 +36,8 @@ def _emit(text: str) -> None:
 # library parameter -> the command-line option that sets it, for error messages
 _PARAM_FLAGS = {"n_steps": "--steps", "max_seconds": "--max-seconds", "test_size": "--test-size",
                 "random_state": "--seed", "weight_decay": "--weight-decay",
-                "n_permutations": "--permutations", "width": "--width", "n_folds": "--folds"}
+                "n_permutations": "--permutations", "width": "--width", "n_folds": "--folds",
+                "n_jobs": "--jobs"}
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -74,6 +75,9 @@ def _add_folds_arg(p: argparse.ArgumentParser) -> None:
                         "row is held out once (a smaller held-out error, and the spread "
                         "between the networks in the error bar) at K times the cost; 5 trains "
                         "each on 80%% of the rows. Default: the single split")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="with --folds: fit J folds at once in worker processes, each with "
+                        "an equal share of the cores")
 
 
 def _add_training_args(p: argparse.ArgumentParser) -> None:

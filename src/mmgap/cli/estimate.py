@@ -101,6 +101,8 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
     specs = _discrete_specs(args)
     z_kw = {} if z is None else {"z": z, "z_discrete": specs["z_discrete"]}
     folds = getattr(args, "folds", None)
+    if folds is None and getattr(args, "jobs", 1) != 1:
+        raise ValueError("--jobs: parallel fits are for a cross-fit; give --folds too")
     if folds is not None:
         if method not in MMG_METHODS:
             raise ValueError(f"--folds: cross-fitting is for the MMG methods, not {method!r}")
@@ -160,7 +162,7 @@ def _run_estimate(args, x, y, *, extra: Optional[dict] = None, z=None) -> int:
             args.plot = None
         est = held = None
         res = cross_fit_estimate(x, y, z_kw.pop("z", None), n_folds=folds,
-                                 random_state=args.seed,
+                                 random_state=args.seed, n_jobs=args.jobs,
                                  repair=not getattr(args, "no_repair", False),
                                  x_discrete=specs["x_discrete"],
                                  y_discrete=specs["y_discrete"], **params, **z_kw)
