@@ -250,3 +250,15 @@ def test_folds_in_worker_processes(gaussian_1d):
         cross_fit_estimate(x, y, n_folds=2, n_jobs=0, **FAST)
     with pytest.raises(ValueError, match="n_jobs: parallel fits are for a cross-fit"):
         mmgap.estimate_mi(x, y, n_jobs=2, **FAST)
+
+
+def test_bench_folds(tmp_path, capsys):
+    out = tmp_path / "b"
+    code = main(["bench", "--tasks", "1v1-normal-0.75", "--seeds", "0", "--n-samples", "300",
+                 "--steps", "30", "--folds", "2", "--out", str(out)])
+    assert code == 0, capsys.readouterr()[1]
+    rec = json.loads((out / "results.jsonl").read_text().splitlines()[0])
+    assert rec["success"] and rec["params"]["n_folds"] == 2 and rec["n_test"] == 300
+    code = main(["bench", "--tasks", "1v1-normal-0.75", "--methods", "ksg", "--folds", "2",
+                 "--out", str(out)])
+    assert code == 2 and "--folds: cross-fitting is for the MMG methods" in capsys.readouterr()[1]

@@ -23,6 +23,9 @@ def register(sub) -> None:
     bench.add_argument("--methods", default="mmg", metavar="M,M", help="method names (see `mmgap methods`)")
     bench.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds")
     bench.add_argument("--n-samples", type=int, default=10_000, help="samples per run")
+    bench.add_argument("--folds", type=int, default=None, metavar="K",
+                       help="MMG methods: cross-fit each run over K folds (K fits; records "
+                            "keep every fold's result under cross_fit). Default: one split")
     bench.add_argument("--steps", type=int, default=None, help="training steps for MMG methods and the trained baselines (default: each method's own)")
     bench.add_argument("--out", default="bench-out", help="output directory")
     bench.add_argument("--jobs", type=int, default=1, help="worker processes (local executor)")
@@ -92,6 +95,17 @@ def cmd_bench(args) -> int:
     methods = parse_columns(args.methods)
     params = {m: {"n_steps": args.steps} for m in methods
               if args.steps is not None and method_trains(m)}
+    if args.folds is not None:
+        from ..crossfit import check_n_folds
+        from ..methods import MMG_METHODS, check_method
+
+        check_n_folds(args.folds)
+        others = [m for m in methods if check_method(m) not in MMG_METHODS]
+        if others:
+            raise ValueError(f"--folds: cross-fitting is for the MMG methods, not "
+                             f"{', '.join(others)}")
+        for m in methods:
+            params.setdefault(m, {})["n_folds"] = args.folds
     # `kill PID` stops the sweep like Ctrl-C: records so far are kept, workers are stopped
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt) if main_thread else None

@@ -25,7 +25,8 @@ def register(sub) -> None:
         description="Estimate I(X;Y) from samples in files. Rows are samples. Either one file "
                     "DATA (.npz with arrays x and y, or a .csv/.parquet table with --x-cols and "
                     "--y-cols) or two files --x and --y (.npy, .npz, .csv, .parquet). A held-out "
-                    "part (--test-size) is used for the estimate.",
+                    "part (--test-size) is used for the estimate; with --folds K, every row in "
+                    "turn.",
     )
     _add_data_args(est)
     est.add_argument("--save", metavar="DIR", default=None,
