@@ -86,7 +86,10 @@ def cross_fit_estimate(x: Any, y: Any, z: Any = None, *, n_folds: int = 5,
     (:func:`mmgap.parallel.process_map`), each with an equal share of the cores as torch
     threads and no progress bar; each worker gets a copy of the data. The numbers then
     differ slightly from ``n_jobs=1`` (a different thread count changes floating-point
-    sums), but are the same for the same ``n_jobs`` on the same machine."""
+    sums), but are the same for the same ``n_jobs`` on the same machine. The workers are
+    spawned, so a script that calls this with ``n_jobs`` > 1 must keep its top-level code
+    under ``if __name__ == "__main__":`` (Python's rule for spawned processes: each worker
+    imports the main module)."""
     t0 = time.perf_counter()
     k = check_n_folds(n_folds)
     jobs = check_positive_int(n_jobs, "n_jobs")
