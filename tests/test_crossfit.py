@@ -262,3 +262,21 @@ def test_bench_folds(tmp_path, capsys):
     code = main(["bench", "--tasks", "1v1-normal-0.75", "--methods", "ksg", "--folds", "2",
                  "--out", str(out)])
     assert code == 2 and "--folds: cross-fitting is for the MMG methods" in capsys.readouterr()[1]
+
+
+def test_parallel_folds_refused_under_torchrun(gaussian_1d, monkeypatch):
+    x, y = gaussian_1d(200, 0)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(ValueError, match="n_jobs: under torchrun"):
+        cross_fit_estimate(x, y, n_folds=2, n_jobs=2, **FAST)
+
+
+def test_cross_fit_of_conditional_mi():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(400, 1))
+    x, y = z + rng.normal(size=(400, 1)), z + rng.normal(size=(400, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = mmgap.estimate_mi(x, y, z, n_folds=2, **FAST)
+    assert res.quantity == "cmi" and res.n_test == 400
+    assert all(f["n_test"] == 200 for f in res.diagnostics["cross_fit"]["folds"])

@@ -30,7 +30,8 @@ ALLOWED = {
     "entropy.py": {"estimator", "gap", "inference", "types", "validation"},
     "pointwise.py": {"estimator", "types", "validation"},
     # cross-fitting sits beside fit_estimate: folds of pointwise, pooling of inference
-    "crossfit.py": {"estimator", "inference", "parallel", "pointwise", "types", "validation"},
+    "crossfit.py": {"distributed", "estimator", "inference", "parallel", "pointwise", "types",
+                    "validation"},
     "parallel.py": set(),
 }
 

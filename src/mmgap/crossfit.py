@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from . import distributed
 from .estimator import FitInputs, fit_rows, prepare_fit_inputs
 from .inference import DELTA_WEIGHT_CHECKED, calibrated_stderr, upper_end_floor
 from .pointwise import fold_indices
@@ -93,6 +94,9 @@ def cross_fit_estimate(x: Any, y: Any, z: Any = None, *, n_folds: int = 5,
     t0 = time.perf_counter()
     k = check_n_folds(n_folds)
     jobs = check_positive_int(n_jobs, "n_jobs")
+    if jobs > 1 and distributed.launched():
+        raise ValueError("n_jobs: under torchrun every rank trains each fold data-parallel "
+                         "already; use n_jobs=1 (the folds then run one after another)")
     check_random_state(random_state)
     data = prepare_fit_inputs(x, y, z, estimator=estimator, repair=repair, params=params)
     if data.n < 20 * k:
