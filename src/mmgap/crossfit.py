@@ -41,7 +41,7 @@ import numpy as np
 
 from . import distributed
 from .estimator import FitInputs, fit_rows, prepare_fit_inputs
-from .inference import DELTA_WEIGHT_CHECKED, calibrated_stderr, upper_end_floor
+from .inference import DELTA_WEIGHT_CHECKED, REPAIR_HULL, calibrated_stderr, upper_end_floor
 from .pointwise import fold_indices
 from .types import Z95, MIResult, MMGWarning
 from .parallel import process_map
@@ -51,8 +51,8 @@ __all__ = ["cross_fit_estimate", "combine_folds", "MAX_FOLDS"]
 
 logger = logging.getLogger(__name__)
 
-#: most folds accepted: each fold is a whole fit, and beyond 10 the held-out part of the
-#: error no longer shrinks enough to pay for another network
+#: most folds accepted: each fold is a whole fit, and the held-out part of the error has
+#: long stopped shrinking by then (it is already that of all N rows at any K)
 MAX_FOLDS = 20
 
 
@@ -182,26 +182,26 @@ def combine_folds(results: Sequence[MIResult], sizes: Sequence[int]) -> MIResult
     se_held = float(math.sqrt(np.dot(w ** 2, se_mc ** 2)))
     se_between = float(mis.std(ddof=1) / math.sqrt(k))
     delta = pooled("direct_minus_orthogonal") or 0.0
-    checked = all(r.diagnostics.get("gaussian_check") is not None for r in results)
-    se = calibrated_stderr(mi, max(se_held, se_between), delta,
-                           delta_weight=DELTA_WEIGHT_CHECKED if checked else 1.0)
-    ps = [r.p_value for r in results]
-    p = None if any(v is None for v in ps) else min(1.0, 2.0 * float(np.mean(ps)))
-    bounds = [r.upper_bound for r in results if r.upper_bound is not None]
     # the cross-checks, pooled like the estimate (each fold ran them on its own rows)
     knn = pooled("knn_check")
     checks = [r.diagnostics.get("gaussian_check") for r in results]
     gauss = None if any(g is None for g in checks) else {
         "mi": float(np.dot(w, [g["mi"] for g in checks])),
         "stderr": float(math.sqrt(np.dot(w ** 2, np.square([g["stderr"] for g in checks]))))}
+    se = calibrated_stderr(mi, max(se_held, se_between), delta,
+                           delta_weight=1.0 if gauss is None else DELTA_WEIGHT_CHECKED)
+    ps = [r.p_value for r in results]
+    p = None if any(v is None for v in ps) else min(1.0, 2.0 * float(np.mean(ps)))
+    bounds = [r.upper_bound for r in results if r.upper_bound is not None]
     floor = upper_end_floor(mi + Z95 * se, knn_mi=knn, gauss=gauss)
     ceiling = None
     # a fold repaired with a hull (design note 27) had two valid fits: the pooled interval
     # holds the pooled estimate with those folds' first fits in place of their refits too
     repairs = [r.diagnostics.get("repair") or {} for r in results]
-    if any(str(rep.get("interval", "")).startswith("hull") for rep in repairs):
-        alt = float(np.dot(w, [rep["first_fit"]["mi"] if str(rep.get("interval", ""))
-                               .startswith("hull") else r.mi for r, rep in zip(results, repairs)]))
+    hulls = [rep.get("flag") in REPAIR_HULL for rep in repairs]
+    if any(hulls):
+        alt = float(np.dot(w, [rep["first_fit"]["mi"] if hull else r.mi
+                               for r, rep, hull in zip(results, repairs, hulls)]))
         ceiling = alt - Z95 * se
         floor = max(alt + Z95 * se, -math.inf if floor is None else floor)
     variants = sorted({r.variant for r in results})
