@@ -51,8 +51,8 @@ def trace(task_id, seed, n, n_steps, k_draws):
     rows, losses = [], []
     make_validation = est._validation
 
-    def hooked(proposal, xv, yv, s):
-        validation = make_validation(proposal, xv, yv, s)
+    def hooked(proposal, xv, yv, cv, s):
+        validation = make_validation(proposal, xv, yv, cv, s)
         xh, yh, _ = est._prepare(x[te], y[te], fitting=False, min_samples=2)
 
         def score(model):
