@@ -325,6 +325,75 @@ def replay_record(r):
     return out
 
 
+def rule_interval(r, delta_weight, rel):
+    """A record's 95% interval under the library's interval rule with the form weight
+    ``delta_weight`` (where the Gaussian-copula check applies; 1 elsewhere) and the relative
+    floor ``rel``, from what the record holds: the estimate, its Monte Carlo error, the form
+    difference (``direct_minus_orthogonal``), the cross-checks, the p-value, the flags and a
+    repair's first fit (whose interval is kept as recorded). No retraining."""
+    from mmgap.inference import calibrated_stderr, upper_end_floor
+    from mmgap.types import MIResult, Z95
+
+    est, gauss = r["estimate"], r.get("gaussian_check")
+    se = calibrated_stderr(est, r["stderr_mc"], r["direct_minus_orthogonal"], rel=rel,
+                           delta_weight=1.0 if gauss is None else delta_weight)
+    floor = upper_end_floor(est + Z95 * se, knn_mi=r.get("knn_check"), gauss=gauss)
+    res = MIResult(mi=est, stderr=se, p_value=r.get("p_value"), ci_high_floor=floor,
+                   lower_bound_only=any(f in ("gap_open_upper", "infinite_mi")
+                                        for f in r.get("flags") or []))
+    rep = r.get("repair") or {}
+    if str(rep.get("interval", "")).startswith("hull"):
+        lo, hi = rep["first_fit"]["ci95"]
+        res.ci_low_ceiling = lo
+        hi = math.inf if hi is None else hi
+        res.ci_high_floor = hi if res.ci_high_floor is None else max(hi, res.ci_high_floor)
+    return res.ci95
+
+
+WEIGHTS = (0.25, 0.5, 0.75, 1.0)
+FLOORS = (0.01, 0.0125, 0.015, 0.0175, 0.02)
+
+
+def choose(select_dirs, width_dir, target=0.95):
+    """The rule of design note 21 on records that carry ``direct_minus_orthogonal``: over
+    WEIGHTS x FLOORS, the narrowest median interval on ``width_dir`` (bmi40) among the
+    pairs whose pooled coverage of ``select_dirs`` is at least ``target``. Prints the grid;
+    returns the chosen (weight, floor) or None."""
+    from mmgap.benchmark.runner import load_records
+
+    pooled = [r for d in select_dirs for r in load_records(d) if r.get("success")]
+    bmi = [r for r in load_records(width_dir) if r.get("success")]
+    best, rows = None, []
+    for w in WEIGHTS:
+        for f in FLOORS:
+            cis = [rule_interval(r, w, f) for r in pooled]
+            cover = np.mean([lo <= r["truth"] <= hi for r, (lo, hi) in zip(pooled, cis)])
+            width = float(np.median([hi - lo for lo, hi in (rule_interval(r, w, f) for r in bmi)]))
+            rows.append(f"| {w} | {f:.4f} | {cover:.3f} ({len(pooled)} runs) | {width:.4f} |")
+            if cover >= target and (best is None or width < best[2]):
+                best = (w, f, width)
+    print("| weight | floor | pooled coverage | median bmi40 width |\n|---|---|---|---|")
+    print("\n".join(rows))
+    print(f"chosen: {best}")
+    return None if best is None else best[:2]
+
+
+def apply_rule(src, out_dir, delta_weight, rel):
+    """Records of ``src`` with their ``ci95`` (and stderr) under the given rule."""
+    from mmgap.inference import calibrated_stderr
+
+    def fn(r):
+        if "direct_minus_orthogonal" not in r or not r.get("success"):
+            return r
+        lo, hi = rule_interval(r, delta_weight, rel)
+        gauss = r.get("gaussian_check")
+        se = calibrated_stderr(r["estimate"], r["stderr_mc"], r["direct_minus_orthogonal"],
+                               rel=rel, delta_weight=1.0 if gauss is None else delta_weight)
+        return dict(r, stderr=se, ci95=[lo, hi if math.isfinite(hi) else None],
+                    rule={"delta_weight": delta_weight, "floor": rel})
+    return rewrite(src, out_dir, fn)
+
+
 def replay(src, out_dir, methods=None):
     from mmgap.benchmark.runner import load_records
 
@@ -492,6 +561,15 @@ def main():
                         "to recorded runs that predate it")
     sp.add_argument("src", help="a `mmgap bench` folder")
     sp.add_argument("--out", required=True, help="folder for the results.jsonl with the flag")
+    ch = sub.add_parser("choose", help="re-choose the interval's form weight and floor on "
+                        "selection runs (design note 21's rule; records with the form difference)")
+    ch.add_argument("select_dirs", nargs="+", help="selection-seed bench folders, pooled")
+    ch.add_argument("--width-dir", required=True, help="the bmi40 selection folder")
+    ap_ = sub.add_parser("apply-rule", help="records with their interval under a given rule")
+    ap_.add_argument("src")
+    ap_.add_argument("--out", required=True)
+    ap_.add_argument("--weight", type=float, required=True)
+    ap_.add_argument("--floor", type=float, required=True)
     tr = sub.add_parser("replay-tests", help="today's MMG p-value on a recorded null/power file")
     tr.add_argument("src")
     tr.add_argument("--out", required=True)
@@ -503,6 +581,11 @@ def main():
         print(coverage(a.dirs, tuple(a.select_seeds), exclude=a.exclude))
     elif a.cmd == "replay":
         replay(a.src, a.out, None if a.methods is None else a.methods.split(","))
+    elif a.cmd == "choose":
+        choose(a.select_dirs, a.width_dir)
+    elif a.cmd == "apply-rule":
+        changed, total = apply_rule(a.src, a.out, a.weight, a.floor)
+        print(f"{changed} of {total} records rewritten to {a.out}/results.jsonl")
     elif a.cmd == "replay-tests":
         replay_tests(a.src, a.out)
     elif a.cmd == "hull":

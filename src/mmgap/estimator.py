@@ -23,7 +23,8 @@ from .adaptive import (AUTO_TAIL_SHARE, gap_quantile_proposal, gaussian_gap_curv
                        gaussian_tail_share)
 from .base import ParamsMixin, resolve_device
 from .gap import gap_draws, mc_mean_stderr, mmse_on_grid
-from .inference import (DELTA_WEIGHT_CHECKED, FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX_DIMS,
+from .inference import (DELTA_WEIGHT_CHECKED, DELTA_WEIGHT_CONTROLLED, MODEL_ERROR_REL,
+                        MODEL_ERROR_REL_CONTROLLED, FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX_DIMS,
                         KNN_CHECK_MAX_ROWS, LINEAR_TEST_PERMUTATIONS, PERMUTATION_MAX_ROWS,
                         calibrated_stderr,
                         capped_rows, combined_p_value, gaussian_copula_check, label_entropy,
@@ -714,8 +715,12 @@ class MMGEstimator(ParamsMixin):
             if control["difference"] is not None:
                 diff, se_diff = control["difference"]["mi"], control["difference"]["stderr"]
         gauss = getattr(self, "gaussian_check_", None)
-        se = calibrated_stderr(mi, se_mc, diff,
-                               delta_weight=1.0 if gauss is None else DELTA_WEIGHT_CHECKED)
+        controlled = control is not None and control.get("applied", False)
+        se = calibrated_stderr(
+            mi, se_mc, diff,
+            rel=MODEL_ERROR_REL_CONTROLLED if controlled else MODEL_ERROR_REL,
+            delta_weight=1.0 if gauss is None else (
+                DELTA_WEIGHT_CONTROLLED if controlled else DELTA_WEIGHT_CHECKED))
         gen = torch.Generator(device=self.device_).manual_seed(self._estimate_seed_ + 2)
         # MI density 1/2 gap(logsnr) at the two edges of the window, on up to 1024 points;
         m = min(n, 1024)
