@@ -673,7 +673,8 @@ class MMGEstimator(ParamsMixin):
         ``stderr`` is ``inference.calibrated_stderr``: the Monte Carlo error of this estimate
         given the network (``diagnostics["stderr_mc"]``: the finite evaluation set and the
         draws), the disagreement of the two integrand forms (weighted 0.25 where the
-        Gaussian-copula cross-check applies, 1 elsewhere), and a floor of 1.5% of the
+        Gaussian-copula cross-check applies, 0.5 there when ``others`` gave the control
+        variate, 1 elsewhere), and a floor of 1.5% of the
         estimate for training randomness and bias (chosen on seed 0 of bmi40 and the high-MI
         tasks; docs/benchmarks/calibration.md). For continuous vectors under the rank map
         without z, ``diagnostics["gaussian_check"]`` holds the bias-corrected Gaussian-copula
