@@ -159,6 +159,16 @@ def test_estimate_with_others_uses_the_control(fitted_split):
     assert cv[form]["correlation"] > 0.8
     assert res.diagnostics["stderr_mc"] < 0.8 * plain.diagnostics["stderr_mc"]
     assert abs(res.mi - plain.mi) < 3 * plain.diagnostics["stderr_mc"]
+    # the interval's rule for a controlled estimate: its own form weight (design note 30)
+    from mmgap.inference import (DELTA_WEIGHT_CONTROLLED, MODEL_ERROR_REL_CONTROLLED,
+                                 calibrated_stderr)
+    w = 1.0 if res.diagnostics["gaussian_check"] is None else DELTA_WEIGHT_CONTROLLED
+    assert res.stderr == pytest.approx(calibrated_stderr(
+        res.mi, res.diagnostics["stderr_mc"], res.diagnostics["direct_minus_orthogonal"],
+        rel=MODEL_ERROR_REL_CONTROLLED, delta_weight=w))
+    # the form difference is controlled too; its value without the control is the plain one
+    assert cv["difference"]["mi_without"] == pytest.approx(
+        plain.diagnostics["direct_minus_orthogonal"])
 
 
 def test_estimate_others_errors_and_skips(fitted_split):
