@@ -438,10 +438,18 @@ def test_estimate_has_p_value_flags_and_calibrated_stderr(gaussian_1d):
     assert res.p_value == pytest.approx(2 / 400)  # Bonferroni over the two exact tests
     assert d["permutation_test"]["n_permutations"] == 99
     assert res.stderr >= d["stderr_mc"] > 0
-    # continuous vectors under the rank map: the Gaussian check applies, the forms weigh 0.25
-    assert d["gaussian_check"] is not None
+    # continuous vectors under the rank map: the Gaussian check applies; the single split
+    # uses the control variate (design note 30), under which the forms weigh 0.5
+    assert d["gaussian_check"] is not None and d["control_variate"]["applied"]
     assert res.stderr == pytest.approx(math.sqrt(d["stderr_mc"] ** 2 + (
-        0.25 * d["direct_minus_orthogonal"]) ** 2 + (0.015 * res.mi) ** 2))
+        0.5 * d["direct_minus_orthogonal"]) ** 2 + (0.015 * res.mi) ** 2))
+    # without the control (a split of one's own, no others): 0.25
+    est = MMGEstimator(random_state=0, n_steps=300, verbose=False).fit(x[:1600], y[:1600])
+    own = est.estimate(x[1600:], y[1600:])
+    do = own.diagnostics
+    assert "control_variate" not in do
+    assert own.stderr == pytest.approx(math.sqrt(do["stderr_mc"] ** 2 + (
+        0.25 * do["direct_minus_orthogonal"]) ** 2 + (0.015 * own.mi) ** 2))
     plain = estimate_mi(x, y, random_state=0, n_steps=300, verbose=False, preprocess="standardize")
     dp = plain.diagnostics
     assert dp["gaussian_check"] is None

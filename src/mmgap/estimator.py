@@ -1159,7 +1159,8 @@ def fit_rows(data: FitInputs, tr: np.ndarray, te: np.ndarray, *, random_state: O
     est.fit(x_fit, y_fit, **fit_kw)
     held = (_rows(xa, te, xs), _rows(ya, te, ys))
     est_kw = {} if za is None else {"z": za[te]}
-    if (control and data.blocked and za is None and data.xs is None and data.ys is None
+    if (control and "others" in inspect.signature(est.estimate).parameters
+            and za is None and data.xs is None and data.ys is None
             and not data.y_labels and data.n * (int(np.shape(xa)[1]) + int(np.shape(ya)[1]))
             <= control_mod.MAX_CELLS):
         est_kw["others"] = (_rows(xa, tr, None), _rows(ya, tr, None))
