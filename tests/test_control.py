@@ -177,6 +177,10 @@ def test_estimate_others_errors_and_skips(fitted_split):
         est.estimate(x[te], y[te], others=x[tr])
     with pytest.raises(ValueError, match="others"):
         est.estimate(x[te], y[te], others=(x[tr], y[tr, :1]))
+    bad = x[tr].copy()
+    bad[3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"others\[0\]"):
+        est.estimate(x[te], y[te], others=(bad, y[tr]))
     # z: conditional MI is not covered; the reason is reported
     z = np.random.default_rng(0).normal(size=(3000, 1))
     ez = mmgap.MMGEstimator(n_steps=100, random_state=0, n_permutations=0).fit(

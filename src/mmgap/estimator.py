@@ -627,8 +627,8 @@ class MMGEstimator(ParamsMixin):
                              f"other rows, got {type(others).__name__}")
         if not self._plain_vectors(ct) or self.y_labels_ or self._y_placeholder:
             return {"applied": False, "reason": "only for continuous vectors without z"}
-        xo = as_2d_array(others[0], "others[0]")
-        yo = as_2d_array(others[1], "others[1]")
+        xo = check_finite(as_2d_array(others[0], "others[0]"), "others[0]")
+        yo = check_finite(as_2d_array(others[1], "others[1]"), "others[1]")
         xh, yh = as_2d_array(x, "x"), as_2d_array(y, "y")
         if (xo.shape[0] != yo.shape[0] or xo.shape[1] != xh.shape[1]
                 or yo.shape[1] != yh.shape[1]):
@@ -716,7 +716,8 @@ class MMGEstimator(ParamsMixin):
             if control["difference"] is not None:
                 diff, se_diff = control["difference"]["mi"], control["difference"]["stderr"]
         gauss = getattr(self, "gaussian_check_", None)
-        controlled = control is not None and control.get("applied", False)
+        controlled = (control is not None and control.get("applied", False)
+                      and control[form] is not None)
         se = calibrated_stderr(
             mi, se_mc, diff,
             rel=MODEL_ERROR_REL_CONTROLLED if controlled else MODEL_ERROR_REL,
