@@ -29,6 +29,8 @@ def test_estimate_npz_text(npz, capsys):
     assert first.startswith("I(X;Y) = ") and "nats (95% CI" in first and "320/80 samples" in first
     checks = [ln for ln in out.splitlines() if ln.startswith("checks:")]
     assert len(checks) == 1 and "Gaussian copula" in checks[0] and "KSG" in checks[0]
+    control = [ln for ln in out.splitlines() if ln.startswith("control:")]
+    assert len(control) == 1 and "on all 400 rows" in control[0]
 
 
 def test_estimate_json_has_required_keys(npz, capsys):
