@@ -110,9 +110,10 @@ def control_variate(m_test: np.ndarray, g_test: np.ndarray, g_all: np.ndarray
     beta = cov / var_g
     resid = m - beta * g
     mi = float(m.mean() - beta * (g.mean() - ga.mean()))
-    # var of the combination over the sampling of all N rows (test rows a subset of them)
-    var = (resid.var(ddof=1) / n + 2.0 * beta * float(np.cov(resid, g, ddof=1)[0, 1]) / n_all
-           + beta ** 2 * float(ga.var(ddof=1)) / n_all)
+    # var of the combination over the sampling of all N rows (test rows a subset of them);
+    # the cross term 2 beta cov(resid, g) / N of the module docstring is exactly 0 here,
+    # because beta is the regression coefficient of m on g over these same rows
+    var = resid.var(ddof=1) / n + beta ** 2 * float(ga.var(ddof=1)) / n_all
     sd_m = float(m.std(ddof=1))
     corr = cov / (sd_m * math.sqrt(var_g)) if sd_m > 0 else 0.0
     return {"mi": mi, "stderr": math.sqrt(max(var, 0.0)), "beta": beta, "corr": corr,
