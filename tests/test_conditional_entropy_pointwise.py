@@ -116,8 +116,9 @@ def test_entropy_of_gaussian_data_and_the_exact_jacobian():
 
 
 def test_entropy_refuses_rank_and_conditional_entropy_is_lower():
-    with pytest.raises(ValueError, match="preprocess"):
-        EntropyEstimator(preprocess="rank").fit(np.random.default_rng(0).normal(size=(100, 2)))
+    for kind in ("rank", "rank-knots"):
+        with pytest.raises(ValueError, match="preprocess"):
+            EntropyEstimator(preprocess=kind).fit(np.random.default_rng(0).normal(size=(100, 2)))
     rng = np.random.default_rng(4)
     y = rng.normal(size=(3000, 1))
     x = y + 0.5 * rng.normal(size=(3000, 1))

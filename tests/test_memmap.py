@@ -11,7 +11,7 @@ from mmgap import MMGEstimator
 from mmgap.dataio import load_array
 from mmgap.estimator import _prepared_tensor, fit_estimate
 from mmgap.inference import PERMUTATION_MAX_ROWS, capped_rows
-from mmgap.preprocessing import MixtureGaussianizer, RankNormal, Standardizer
+from mmgap.preprocessing import MixtureGaussianizer, RankNormal, SmoothRankNormal, Standardizer
 from mmgap.training import GaussianPrior
 from mmgap.validation import (RowSubset, as_2d_array, check_finite, check_not_constant,
                               check_xy, column_blocks, equal_columns, resolve_discrete)
@@ -85,7 +85,7 @@ def test_block_checks_name_the_callers_rows(small_blocks):
 
 
 @pytest.mark.parametrize("make", [Standardizer, lambda: RankNormal(max_knots=16),
-                                  MixtureGaussianizer])
+                                  SmoothRankNormal, MixtureGaussianizer])
 def test_block_preprocessing_is_bit_identical(small_blocks, make):
     rng = np.random.default_rng(5)
     base = (rng.standard_normal((300, 5)) * [1, 10, 1e-3, 5, 2]).astype(np.float32)

@@ -5,7 +5,7 @@ import pytest
 
 import mmgap
 from mmgap.baselines import GaussianMI, KSGEstimator
-from mmgap.preprocessing import ChannelStandardizer, RankNormal, Standardizer
+from mmgap.preprocessing import ChannelStandardizer, RankNormal, SmoothRankNormal, Standardizer
 from mmgap.validation import as_labels, column_scales, equal_columns
 
 
@@ -19,7 +19,7 @@ def xy():
 @pytest.mark.parametrize("c", [1e-300, 1e-150, 1e150, 1e300])
 def test_preprocessing_is_scale_free(xy, c):
     x, _ = xy
-    for make in (Standardizer, lambda: RankNormal(max_knots=256)):
+    for make in (Standardizer, lambda: RankNormal(max_knots=256), SmoothRankNormal):
         ref = make().fit(x, "x").transform(x, "x")
         got = make().fit(x * c, "x").transform(x * c, "x")
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)

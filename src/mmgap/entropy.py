@@ -101,10 +101,10 @@ class EntropyEstimator(MMGEstimator):
         if self.variant not in _FORMS:
             raise ValueError(f"variant: expected one of {list(_FORMS)} for entropy, got "
                              f"{self.variant!r}")
-        if self.preprocess == "rank":
-            raise ValueError("preprocess: 'rank' changes the entropy by an unknown amount (its "
-                             "Jacobian is the density being estimated); use 'gaussianize', "
-                             "'standardize' or 'none'")
+        if self.preprocess in ("rank", "rank-knots"):
+            raise ValueError(f"preprocess: {self.preprocess!r} changes the entropy by an unknown "
+                             "amount (its Jacobian is the density being estimated); use "
+                             "'gaussianize', 'standardize' or 'none'")
         if self.gaussian_prior is False:
             raise ValueError("gaussian_prior: the entropy estimator needs the Gaussian prior "
                              "(it is the reference density); leave it None or True")

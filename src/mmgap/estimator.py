@@ -136,8 +136,11 @@ class MMGEstimator(ParamsMixin):
         draws in total (between 2 and 32 per point). More draws barely help the orthogonal
         form, whose error is dominated by the spread of the pointwise information.
     preprocess : per-column map of x (and continuous y) fitted on the training data:
-        "rank" (rank-to-normal, the default: robust to heavy tails and skew), "standardize"
-        (mean 0, sd 1) or "none". Both maps are monotone per variable, so the MI is unchanged.
+        "rank" (the default: normal quantile of a kernel-smoothed empirical CDF, robust to
+        heavy tails and skew, smooth enough for tightly coupled pairs; see
+        ``preprocessing.SmoothRankNormal``), "rank-knots" (the older rank map interpolated
+        between 256 training quantiles), "standardize" (mean 0, sd 1), "gaussianize" or
+        "none". All maps are monotone per variable, so the MI is unchanged.
         Image-shaped inputs are instead standardised per channel (one mean and sd over all
         pixels), unless "none"; pixels that are constant in every image are allowed.
     x_discrete, y_discrete, z_discrete : which columns of x, y, z are discrete: "auto" (the

@@ -13,11 +13,11 @@ import numpy as np
 
 from .validation import column_blocks, column_scales
 
-__all__ = ["Standardizer", "RankNormal", "MixtureGaussianizer", "ChannelStandardizer", "OneHot",
+__all__ = ["Standardizer", "RankNormal", "SmoothRankNormal", "MixtureGaussianizer", "ChannelStandardizer", "OneHot",
            "DiscreteColumns",
            "make_scaler", "scaler_from_dict", "PREPROCESS"]
 
-PREPROCESS = ("standardize", "rank", "gaussianize", "none")
+PREPROCESS = ("standardize", "rank", "rank-knots", "gaussianize", "none")
 #: Gaussian-mixture components per column of the "gaussianize" map (and EM iterations)
 GAUSSIANIZE_COMPONENTS, GAUSSIANIZE_ITERATIONS = 12, 200
 
@@ -150,6 +150,166 @@ class RankNormal:
                     for v, u in d["knots"]], d.get("max_knots"))
 
 
+#: order statistics kept per column by the smoothed rank map (evenly spaced in rank)
+SMOOTH_RANK_POINTS = 1024
+#: the smoothed map reflects its kernel mass at the sample's extremes, each moved out by the
+#: mean of this many spacings at that edge
+EDGE_SPACINGS = 5
+
+
+@dataclass
+class SmoothRankNormal:
+    """Per-column smoothed rank-to-normal map, the default ("rank").
+
+    ``u = Phi^-1(F(w))`` with ``w = asinh((a - median) / s)`` (s the column's interquartile
+    range / 1.349, or its sd where that is 0) and F a kernel-smoothed empirical CDF of the
+    training w: a triangular kernel of half-width ``h = sqrt(6) * 0.9 min(sd_w, IQR_w /
+    1.349) n^(-1/5)`` (Silverman's rule, converted to the triangular kernel's sd) on at most
+    :data:`SMOOTH_RANK_POINTS` order statistics (both extremes among them). The kernel mass
+    that falls beyond the sample's edges is reflected back at two points, each one mean edge
+    spacing (:data:`EDGE_SPACINGS`) beyond the smallest and largest value, so that data with a
+    hard edge (a uniform or a probability) still reach the normal's tails; an edge value that
+    is tied (an atom) gets no reflection. F is mixed with weight 1/(2n) with a Cauchy CDF of
+    w's mean and sd, so that it is strictly increasing on the whole line (held-out values
+    outside the training range keep their order). Evaluated exactly through prefix sums.
+
+    Why smoothed: an empirical CDF interpolated between order statistics has a slope that
+    jumps with the random gaps between neighbouring training values. That is harmless for
+    weak dependence, but when x and y are tightly coupled (high MI) each variable's map
+    adds its own jitter, on the scale of the gaps, to a relation whose conditional spread is
+    smaller still; the learned denoiser reads the jitter as noise. On a 5+5 Gaussian with I =
+    14.51 nats (seed 10, a tuning seed), the Gaussian MI of the held-out rows after the map
+    is 14.00 with a knot at every training value, 14.26 with 200 knots and 14.49-14.50 with a
+    Gaussian-kernel CDF of bandwidth 0.1-0.4 sd (design note 31). The map is strictly
+    increasing, so MI is unchanged, and like the rank map it tames heavy tails.
+    """
+
+    # per column: (median, s, h, mean_w, sd_w, sorted w, n, lower edge, upper edge)
+    params: Optional[list] = None
+
+    def fit(self, a: np.ndarray, name: str = "x") -> "SmoothRankNormal":
+        n = a.shape[0]
+        self.params = []
+        for j in range(a.shape[1]):
+            v = np.sort(np.asarray(a[:, j], dtype=np.float64))
+            if v[0] == v[-1]:
+                raise ValueError(f"{name}: column {j} is constant; drop constant columns first")
+            med = float(np.median(v))
+            q25, q75 = np.quantile(v, [0.25, 0.75])
+            s = float(q75 - q25) / 1.349
+            if not s > 0:
+                s = float(v.std())
+            w = np.arcsinh((v - med) / s)
+            wq25, wq75 = np.quantile(w, [0.25, 0.75])
+            sd_w = float(w.std())
+            spread = min(sd_w, float(wq75 - wq25) / 1.349) if wq75 > wq25 else sd_w
+            h = float(np.sqrt(6.0) * 0.9 * spread * n ** -0.2)
+            # reflection points: one mean edge spacing beyond the sample's extremes; none
+            # where the extreme value is tied (an atom, e.g. the lowest level of a discrete
+            # or rounded column, keeps the plain kernel CDF's mid-rank there)
+            k = min(EDGE_SPACINGS, w.size - 1)
+            lo_edge = float(w[0] - (w[k] - w[0]) / k) if w[1] > w[0] else -np.inf
+            hi_edge = float(w[-1] + (w[-1] - w[-1 - k]) / k) if w[-1] > w[-2] else np.inf
+            if w.size > SMOOTH_RANK_POINTS:
+                # evenly spaced in rank, both extremes included
+                w = w[np.round(np.linspace(0, w.size - 1, SMOOTH_RANK_POINTS)).astype(int)]
+            self.params.append((med, s, h, float(w.mean()), sd_w, w, n, lo_edge, hi_edge))
+        return self
+
+    @staticmethod
+    def _tails(w_eval: np.ndarray, pts: np.ndarray, h: float):
+        """(F, 1 - F) of the triangular-kernel CDF of ``pts`` at ``w_eval``, both computed
+        as sums of non-negative terms (no 1 - F cancellation)."""
+        m = pts.size
+        c0 = np.arange(m + 1, dtype=np.float64)
+        c1 = np.concatenate([[0.0], np.cumsum(pts)])
+        c2 = np.concatenate([[0.0], np.cumsum(pts * pts)])
+        lo = np.searchsorted(pts, w_eval - h, side="right")   # pts <= t - h: fully below
+        mid = np.searchsorted(pts, w_eval, side="right")
+        hi = np.searchsorted(pts, w_eval + h, side="left")    # pts >= t + h: fully above
+
+        def sq(i0, i1, centre):  # sum over pts[i0:i1] of (pts - centre)^2
+            k, s1, s2 = c0[i1] - c0[i0], c1[i1] - c1[i0], c2[i1] - c2[i0]
+            return np.maximum(s2 - 2 * centre * s1 + centre * centre * k, 0.0), k
+
+        a_sq, a_k = sq(lo, mid, w_eval - h)   # (t-h, t]: C = 1 - (v - t + h)^2 / 2h^2
+        b_sq, b_k = sq(mid, hi, w_eval + h)   # (t, t+h): C = (t + h - v)^2 / 2h^2
+        two_h2 = 2.0 * h * h
+        lower = (lo + a_k - a_sq / two_h2 + b_sq / two_h2) / m
+        upper = ((m - hi) + b_k - b_sq / two_h2 + a_sq / two_h2) / m
+        return np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+
+    @classmethod
+    def _reflected(cls, t: np.ndarray, pts: np.ndarray, h: float, lo: float, hi: float):
+        """(F, 1 - F) of the kernel CDF with the kernel mass that falls outside [lo, hi]
+        reflected back inside: ``G(t) = C(t) - C(2 lo - t) + (1 - C(2 hi - t))`` with C the
+        plain kernel CDF, renormalised so that F(lo) = 0 and F(hi) = 1 (zero outside)."""
+        m = t.size
+        # an infinite edge means no reflection on that side (its terms are exactly 0)
+        lo_f, hi_f = np.isfinite(lo), np.isfinite(hi)
+        lo_r = lo if lo_f else pts[0] - 2 * h - 1.0   # any point the kernel cannot reach
+        hi_r = hi if hi_f else pts[-1] + 2 * h + 1.0
+        both = np.concatenate([t, 2 * lo_r - t, 2 * hi_r - t,
+                               [lo_r, hi_r, 2 * hi_r - lo_r, 2 * lo_r - hi_r]])
+        low, up = cls._tails(both, pts, h)
+        c_t, u_t = low[:m], up[:m]
+        c_lo = low[m:2 * m] if lo_f else np.zeros(m)
+        c_hi = up[2 * m:3 * m] if hi_f else np.zeros(m)
+        g_lo = up[3 * m + 2] if hi_f else 0.0           # G(lo) = 1 - C(2 hi - lo), about 0
+        g_hi_up = low[3 * m + 3] if lo_f else 0.0       # 1 - G(hi) = C(2 lo - hi), about 0
+        mass = 1.0 - g_lo - g_hi_up
+        lower = (c_t - c_lo + c_hi - g_lo) / mass
+        upper = (u_t + c_lo - c_hi - g_hi_up) / mass
+        inside = (t > lo) & (t < hi)
+        lower = np.where(t >= hi, 1.0, np.where(inside, lower, 0.0))
+        upper = np.where(t <= lo, 1.0, np.where(inside, upper, 0.0))
+        return np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
+
+    def transform(self, a: np.ndarray, name: str = "x") -> np.ndarray:
+        from scipy.special import ndtri
+
+        if self.params is None:
+            raise RuntimeError("SmoothRankNormal is not fitted")
+        if a.shape[1] != len(self.params):
+            raise ValueError(f"{name}: expected {len(self.params)} columns as in fit, got {a.shape[1]}")
+        out = np.empty(a.shape, dtype=np.float64)
+        for j, (med, s, h, mean_w, sd_w, pts, n, lo_edge, hi_edge) in enumerate(self.params):
+            w = np.arcsinh((np.asarray(a[:, j], dtype=np.float64) - med) / s)
+            eps = 0.5 / n
+            lower, upper = self._reflected(w, pts, h, lo_edge, hi_edge)
+            zs = (w - mean_w) / sd_w
+            # a Cauchy CDF (never flat in floating point, unlike a normal one far out)
+            lower = (1.0 - eps) * lower + eps * np.arctan2(1.0, -zs) / np.pi
+            upper = (1.0 - eps) * upper + eps * np.arctan2(1.0, zs) / np.pi
+            lower, upper = np.maximum(lower, 1e-300), np.maximum(upper, 1e-300)
+            out[:, j] = np.where(lower < upper, ndtri(lower), -ndtri(upper))
+        return out
+
+    def to_dict(self) -> dict:
+        return {"kind": "smooth-rank",
+                "params": [[med, s, h, mw, sw, pts.tolist(), n,
+                            lo if np.isfinite(lo) else None, hi if np.isfinite(hi) else None]
+                           for med, s, h, mw, sw, pts, n, lo, hi in self.params]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SmoothRankNormal":
+        params = []
+        for j, (med, s, h, mw, sw, pts, n, lo, hi) in enumerate(d["params"]):
+            pts = np.asarray(pts, dtype=np.float64)
+            col = (float(med), float(s), float(h), float(mw), float(sw), pts, int(n),
+                   -np.inf if lo is None else float(lo), np.inf if hi is None else float(hi))
+            if not (pts.ndim == 1 and pts.size >= 1 and np.isfinite(pts).all()
+                    and (np.diff(pts) >= 0).all()):
+                raise ValueError(f"column {j}: the points must be a non-empty sorted list of "
+                                 "finite numbers")
+            if not (np.isfinite(col[:5]).all() and min(col[1], col[2], col[4]) > 0
+                    and col[6] >= 1):
+                raise ValueError(f"column {j}: scale, bandwidth and sd must be positive and "
+                                 "finite, n at least 1")
+            params.append(col)
+        return cls(params)
+
+
 @dataclass
 class MixtureGaussianizer:
     """Per-column smooth map to a standard normal: u = Phi^-1(F(a)), with F the CDF of a
@@ -247,6 +407,8 @@ def make_scaler(kind: str):
     if kind == "standardize":
         return Standardizer()
     if kind == "rank":
+        return SmoothRankNormal()
+    if kind == "rank-knots":
         return RankNormal(max_knots=RANK_KNOTS)
     if kind == "gaussianize":
         return MixtureGaussianizer()
@@ -325,6 +487,8 @@ def scaler_from_dict(d: Optional[dict]):
     kind = d.get("kind")
     if kind == "rank":
         return RankNormal.from_dict(d)
+    if kind == "smooth-rank":
+        return SmoothRankNormal.from_dict(d)
     if kind == "gaussianize":
         return MixtureGaussianizer.from_dict(d)
     if kind == "channel":

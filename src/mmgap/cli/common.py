@@ -100,10 +100,13 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=0.05,
                    help="level of the independence test's decision")
     _add_run_args(p, "training steps (default: the method's own; 6000 for MMG)")
-    p.add_argument("--preprocess", choices=("rank", "standardize", "gaussianize", "none"),
+    p.add_argument("--preprocess", choices=("rank", "rank-knots", "standardize",
+                                              "gaussianize", "none"),
                    default=None,
                    help="per-column monotone map fitted on the training part (MI is unchanged "
-                        "by it); gaussianize = Gaussian-mixture CDF then normal quantile. "
+                        "by it); rank = normal quantile of a smoothed empirical CDF, rank-knots = "
+                        "the older map interpolated between 256 quantiles, gaussianize = "
+                        "Gaussian-mixture CDF then normal quantile. "
                         "Default: rank, and MMG refits on standardised columns when the k-NN "
                         "check sees more than the rank-map fit (see --no-repair)")
 
