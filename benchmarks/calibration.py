@@ -354,15 +354,21 @@ WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 FLOORS = (0.01, 0.0125, 0.015, 0.0175, 0.02)
 
 
-def choose(select_dirs, width_dir, target=0.95):
+def choose(select_dirs, width_dir, target=0.95, seeds=None):
     """The rule of design note 21 on records that carry ``direct_minus_orthogonal``: over
     WEIGHTS x FLOORS, the narrowest median interval on ``width_dir`` (bmi40) among the
-    pairs whose pooled coverage of ``select_dirs`` is at least ``target``. Prints the grid;
+    pairs whose pooled coverage of ``select_dirs`` is at least ``target``. ``seeds``, if
+    given, keeps only the records of those seeds (in every folder). Prints the grid;
     returns the chosen (weight, floor) or None."""
     from mmgap.benchmark.runner import load_records
 
-    pooled = [r for d in select_dirs for r in load_records(d) if r.get("success")]
-    bmi = [r for r in load_records(width_dir) if r.get("success")]
+    def keep(r):
+        return r.get("success") and (seeds is None or int(r["seed"]) in seeds)
+
+    pooled = [r for d in select_dirs for r in load_records(d) if keep(r)]
+    bmi = [r for r in load_records(width_dir) if keep(r)]
+    if not pooled or not bmi:
+        raise SystemExit("choose: no successful records of the selected seeds")
     best, rows = None, []
     for w in WEIGHTS:
         for f in FLOORS:
@@ -565,6 +571,8 @@ def main():
                         "selection runs (design note 21's rule; records with the form difference)")
     ch.add_argument("select_dirs", nargs="+", help="selection-seed bench folders, pooled")
     ch.add_argument("--width-dir", required=True, help="the bmi40 selection folder")
+    ch.add_argument("--seeds", type=int, nargs="+", default=None,
+                    help="use only the records of these seeds (the selection seeds)")
     ap_ = sub.add_parser("apply-rule", help="records with their interval under a given rule")
     ap_.add_argument("src")
     ap_.add_argument("--out", required=True)
@@ -582,7 +590,7 @@ def main():
     elif a.cmd == "replay":
         replay(a.src, a.out, None if a.methods is None else a.methods.split(","))
     elif a.cmd == "choose":
-        choose(a.select_dirs, a.width_dir)
+        choose(a.select_dirs, a.width_dir, seeds=None if a.seeds is None else set(a.seeds))
     elif a.cmd == "apply-rule":
         changed, total = apply_rule(a.src, a.out, a.weight, a.floor)
         print(f"{changed} of {total} records rewritten to {a.out}/results.jsonl")
