@@ -27,7 +27,7 @@ from .inference import (DELTA_WEIGHT_CHECKED, DELTA_WEIGHT_CONTROLLED, MODEL_ERR
                         MODEL_ERROR_REL_CONTROLLED, FEW_SAMPLES_PER_DIM, KNN_CHECK_MAX_DIMS,
                         KNN_CHECK_MAX_ROWS, LINEAR_TEST_PERMUTATIONS, PERMUTATION_MAX_ROWS,
                         calibrated_stderr,
-                        capped_rows, combined_p_value, gaussian_copula_check, label_entropy,
+                        capped_rows, combined_p_value, gaussian_copula_check, label_entropy, learning_growth,
                         linear_permutation_test, permutation_test, repair_trigger, REPAIR_CURES,
                         REPAIR_HULL,
                         reliability_flags, upper_end_floor, z_strata)
@@ -555,6 +555,7 @@ class MMGEstimator(ParamsMixin):
         self.proposal_ = proposal
         self.model_ = trainer.ema.eval()
         self.training_log_ = trainer.log
+        self.learning_ = learning_growth(trainer.mi_curve, trainer.log.best_step)
         self.seconds_fit_ = time.perf_counter() - t0
         return self
 
@@ -808,6 +809,7 @@ class MMGEstimator(ParamsMixin):
             "k_draws": k,
             "n_validation": self.n_validation_,
             "training": self.training_log_.summary(),
+            "learning_curve": _learning_diagnostics(getattr(self, "learning_", None), u),
             "weight_decay": self._weight_decay(),
             "network": {"kind": self.network_kind_, "width": self.model_.net.width,
                         "depth": self.model_.net.depth,
@@ -1063,6 +1065,18 @@ def _prepared_tensor(a: Any, mapper, name: str, order: Optional[np.ndarray],
         for start in starts:
             fill(start)
     return out.to(device)
+
+
+def _learning_diagnostics(learning: Optional[dict], units: str) -> Optional[dict]:
+    """``inference.learning_growth``'s record in the result's units (None without validation)."""
+    if learning is None:
+        return None
+    out = dict(learning)
+    out["mi"] = [nats_to(v, units) for v in learning["mi"]]
+    for key in ("growth", "growth_stderr"):
+        if out[key] is not None:
+            out[key] = nats_to(out[key], units)
+    return out
 
 
 def _rows(a: Any, idx: np.ndarray, shape) -> np.ndarray:

@@ -186,6 +186,40 @@ def repair_trigger(mi: float, flags: List[Dict[str, str]],
     return None
 
 
+def learning_growth(curve: List[Tuple[int, Tensor, int]],
+                    chosen_step: Optional[int]) -> Optional[Dict[str, Any]]:
+    """How much the estimate grew over the second half of training, from the validation
+    scores of the last training phase (``Trainer.mi_curve``: (step, per-draw orthogonal MI
+    integrand 1/2 w ||eps_c - eps_u||^2 on the validation draws, validation rows)).
+
+    The draws are fixed once (common random numbers), so the paired difference between the
+    chosen checkpoint and the one nearest half-way from the phase's first checkpoint to it
+    is sharp although each value is noisy. Per-row means (the k draws of one row share it)
+    give the standard error. Returns {"steps", "mi" (validation estimate per checkpoint),
+    "half_step", "chosen_step", "growth", "growth_stderr"}, or None with fewer than two
+    checkpoints before the chosen one."""
+    if not curve or chosen_step is None:
+        return None
+    steps = [int(c[0]) for c in curve]
+    if chosen_step not in steps:
+        return None
+    i_end = steps.index(chosen_step)
+    target = steps[0] + 0.5 * (chosen_step - steps[0])
+    i_half = min(range(i_end + 1), key=lambda i: abs(steps[i] - target))
+    means = [float(c[1].mean()) for c in curve]
+    out = {"steps": steps, "mi": means, "chosen_step": int(chosen_step),
+           "half_step": steps[i_half], "growth": None, "growth_stderr": None}
+    if i_half >= i_end:
+        return out
+    n_rows = int(curve[i_end][2])
+    d = (curve[i_end][1] - curve[i_half][1]).double()
+    if n_rows > 0 and d.numel() % n_rows == 0:
+        d = d.view(-1, n_rows).mean(0)  # the draws are rows repeated k times
+    out["growth"] = float(d.mean())
+    out["growth_stderr"] = (float(d.std()) / math.sqrt(d.numel()) if d.numel() > 1 else math.inf)
+    return out
+
+
 def calibrated_stderr(mi: float, stderr_mc: float, delta: float,
                       rel: float = MODEL_ERROR_REL, delta_weight: float = 1.0) -> float:
     """``sqrt(stderr_mc^2 + (delta_weight * delta)^2 + (rel * mi)^2)`` (all in the same

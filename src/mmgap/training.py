@@ -381,16 +381,20 @@ class ValidationLoss:
         xr = x.repeat(k_draws, 1)
         self.y = y.repeat(k_draws, 1)
         self.context = None if context is None else context.repeat(k_draws, 1)
-        self.logsnr, _ = proposal.sample(xr.shape[0], generator, device=x.device, dtype=x.dtype,
-                                         stratified=True)
+        self.logsnr, self.weight = proposal.sample(xr.shape[0], generator, device=x.device,
+                                                   dtype=x.dtype, stratified=True)
         self.eps = torch.randn(xr.shape, generator=generator, device=x.device, dtype=x.dtype)
         self.z = add_noise(xr, self.logsnr, self.eps)
         self.batch_size = batch_size
+        self.n_rows = int(x.shape[0])
+        # per-draw orthogonal MI integrand 1/2 w ||eps_c - eps_u||^2 of the last scoring:
+        # the learning curve of the estimate itself (Trainer.mi_curve), at no extra passes
+        self.last_gap: Optional[Tensor] = None
 
     @torch.no_grad()
     def __call__(self, model) -> Tensor:
         """Per-draw loss (mean of the conditional and unconditional pass), shape (m,)."""
-        parts = []
+        parts, gaps = [], []
         m = self.z.shape[0]
         for start in range(0, m, self.batch_size):
             sl = slice(start, min(start + self.batch_size, m))
@@ -398,6 +402,8 @@ class ValidationLoss:
             eps_u, eps_c = fused_pass(model, self.z[sl], self.logsnr[sl], self.y[sl], ctx)
             eps = self.eps[sl]
             parts.append(0.5 * (((eps - eps_u) ** 2).sum(-1) + ((eps - eps_c) ** 2).sum(-1)).double())
+            gaps.append((0.5 * self.weight[sl] * ((eps_c - eps_u) ** 2).sum(-1)).double())
+        self.last_gap = torch.cat(gaps).cpu()
         return torch.cat(parts).cpu()
 
 
@@ -508,6 +514,9 @@ class Trainer:
         self.log = TrainingLog()
         self.data_parallel = bool(data_parallel)
         self._ddp = None  # (DDP wrapper, this rank's generator), made once on first use
+        # (step, per-draw validation MI integrand, validation rows) of each checkpoint of the
+        # last run() phase: how the estimate grew during training (inference.learning_growth)
+        self.mi_curve: list = []
 
     def _parallel(self, x: Tensor):
         """(model to call, generator) for this process: the DDP wrapper and a per-rank
@@ -534,6 +543,9 @@ class Trainer:
         self.log.val_values.append(val)
         state = {k: v.detach().clone() for k, v in self.ema.state_dict().items()}
         checkpoints.append((self.step, losses, state))
+        gap = getattr(validation, "last_gap", None)
+        if gap is not None:
+            self.mi_curve.append((self.step, gap, int(getattr(validation, "n_rows", gap.numel()))))
         return val
 
     @torch.no_grad()
@@ -554,6 +566,7 @@ class Trainer:
         """
         best_val, since_best = math.inf, 0
         checkpoints = []  # (step, per-draw losses, EMA state)
+        self.mi_curve = []
         net, gen = self._parallel(x)
         dp = net is not self.model
         if dp:  # this process's rows and its share of the batch

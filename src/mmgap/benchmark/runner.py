@@ -96,7 +96,8 @@ def run_one(spec: RunSpec) -> Dict[str, Any]:
             rec["p_value"] = res.p_value
         for key in ("mi_direct", "mi_orthogonal", "stderr_mc", "variant_used",
                     "edge_mi_density", "mi_on_training_points", "knn_check", "gaussian_check",
-                    "repair", "cross_fit", "control_variate", "direct_minus_orthogonal"):
+                    "repair", "cross_fit", "control_variate", "direct_minus_orthogonal",
+                    "learning_curve"):
             if key in d:
                 rec[key] = d[key]
         if "flags" in d:
