@@ -311,6 +311,32 @@ def test_stopped_overfitting_flag_fires_and_survives_save_load(tmp_path):
     assert "stopped_overfitting" in [f["code"] for f in again.diagnostics["flags"]]
 
 
+def test_still_learning_flag_opens_the_interval_and_survives_save_load(tmp_path, monkeypatch):
+    # 160 steps on 4 strongly coupled pairs: the validation estimate is still rising (by
+    # 13-20%, under 2 nats, over the second half); the thresholds are lowered here to test the
+    # wiring, the thresholds themselves are tested in test_inference
+    from mmgap import inference
+    monkeypatch.setattr(inference, "LEARNING_GROWTH_REL", 0.05)
+    monkeypatch.setattr(inference, "LEARNING_GROWTH_ABS", 0.05)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3000, 4))
+    y = x + 0.05 * rng.standard_normal((3000, 4))
+    est, res, held = fit_estimate(x, y, n_steps=160, verbose=False, n_permutations=0,
+                                  repair=False)
+    lc = res.diagnostics["learning_curve"]
+    assert lc["chosen_step"] == est.training_log_.best_step and lc["half_step"] < lc["chosen_step"]
+    assert lc["growth"] > 0.05 * res.mi
+    assert "still_learning" in [f["code"] for f in res.flags]
+    assert res.lower_bound_only and res.ci95[1] == math.inf
+    est.save(tmp_path / "m")
+    again = type(est).load(tmp_path / "m")
+    assert again.learning_["growth"] == pytest.approx(lc["growth"])
+    assert "still_learning" in [f["code"] for f in again.estimate(*held).flags]
+    monkeypatch.setattr(inference, "LEARNING_GROWTH_REL", 0.25)
+    monkeypatch.setattr(inference, "LEARNING_GROWTH_ABS", 1.0)
+    assert "still_learning" not in [f["code"] for f in again.estimate(*held).flags]
+
+
 def test_text_labels_are_coded_and_discrete():
     from mmgap.validation import is_text_labels, label_codes
 

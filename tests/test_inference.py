@@ -11,7 +11,7 @@ from scipy.stats import binom
 
 from mmgap.adaptive import gaussian_tail_share
 from mmgap.gap import GaussianOracle
-from mmgap.inference import (DELTA_WEIGHT_CHECKED, EDGE_GAP_ABS, MODEL_ERROR_REL,
+from mmgap.inference import (DELTA_WEIGHT_CHECKED, EDGE_GAP_ABS, LOWER_BOUND_FLAGS, MODEL_ERROR_REL,
                              calibrated_stderr, combined_p_value, gaussian_copula_check,
                              label_entropy, linear_permutation_test, permutation_test,
                              reliability_flags)
@@ -131,6 +131,14 @@ def test_flags_fire_only_on_their_condition():
     assert _flags(best_step=3500, **stop) == []  # one score: noise of the selection
     assert _flags(best_step=3000, **{**stop, "stopped_early": False}) == []  # budget ended it
     assert _flags(best_step=None, **stop) == [] and _flags(best_step=3000, **{**stop, "eval_every": None}) == []
+    # the estimate still rising at the end of training: more than 25% of it, 1 nat, 3 se
+    hi = dict(mi=5.0, train_mi=5.0)
+    assert _flags(growth=1.5, growth_stderr=0.1, **hi) == ["still_learning"]
+    assert _flags(growth=1.2, growth_stderr=0.1, **hi) == []  # 24% of the estimate
+    assert _flags(growth=1.5, growth_stderr=0.6, **hi) == []  # within 3 standard errors
+    assert _flags(growth=0.9, growth_stderr=0.01, mi=2.0, train_mi=2.0) == []  # under 1 nat
+    assert _flags(growth=None) == [] and _flags(growth=-2.0) == []
+    assert "still_learning" in LOWER_BOUND_FLAGS and "gap_open_upper" in LOWER_BOUND_FLAGS
 
 
 def test_knn_floor_raises_only_the_upper_end():
@@ -276,3 +284,29 @@ def test_upper_end_floor_reaches_the_checks_above_the_interval():
     g = {"mi": 1.0, "stderr": 0.01}
     assert upper_end_floor(1.0, gauss=g) == pytest.approx(1.0 + Z95 * 0.01)
     assert upper_end_floor(1.0, knn_mi=1.1, gauss=g) == 1.1
+
+
+
+def test_learning_growth_pairs_rows_and_picks_the_half_way_checkpoint():
+    import torch
+    from mmgap.inference import learning_growth
+    n_rows, k = 3, 2
+    base = torch.tensor([1.0, 2.0, 3.0, 1.5, 2.5, 3.5], dtype=torch.float64)  # draw j: row j % 3
+    rise = torch.tensor([0.1, 0.2, 0.6, 0.3, 0.2, 0.4], dtype=torch.float64)
+    curve = [(250, base, n_rows), (500, base + 0.5 * rise, n_rows), (750, base + 0.8 * rise, n_rows),
+             (1000, base + rise, n_rows)]
+    lc = learning_growth(curve, 1000)
+    # half-way from the first checkpoint (250) to the chosen one (1000) is 625: 500 and 750
+    # are equally near, and the earlier one is taken
+    assert lc["half_step"] == 500 and lc["chosen_step"] == 1000
+    assert lc["mi"] == pytest.approx([float(c[1].mean()) for c in curve])
+    per_row = (0.5 * rise).view(k, n_rows).mean(0)  # [0.1, 0.1, 0.25]
+    assert lc["growth"] == pytest.approx(float(per_row.mean()))
+    assert lc["growth_stderr"] == pytest.approx(float(per_row.std()) / math.sqrt(n_rows))
+    # the chosen checkpoint need not be the last one
+    assert learning_growth(curve, 750)["half_step"] == 500
+    # nothing to compare: no curve, an unknown step, or a single checkpoint before it
+    assert learning_growth([], 1000) is None
+    assert learning_growth(curve, 600) is None
+    one = learning_growth(curve[:1], 250)
+    assert one["growth"] is None and one["half_step"] == 250

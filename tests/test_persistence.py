@@ -68,6 +68,8 @@ def _tamper(path, fn):
      r"fitted.x_scaler: not a valid.*sorted"),
     (lambda c: c["fitted"].update(proposal={"kind": "nope"}), r"fitted.proposal: not a valid"),
     (lambda c: c["fitted"]["training"].pop("steps"), r"fitted.training.steps: missing"),
+    (lambda c: c["fitted"].update(learning={"half_step": 1, "chosen_step": 2, "growth": "up"}),
+     r"fitted.learning.growth: expected"),
     (lambda c: c["params"].update(variant="sideways"), r"params.variant"),
     (lambda c: c["params"].update(bogus=1), r"params: .*bogus"),
     (lambda c: c.update(fitted=[]), r"config.fitted: expected an object"),

@@ -125,6 +125,32 @@ def test_validation_keeps_the_chosen_checkpoint_and_can_stop_early():
     assert log2.stopped_reason == "early stopping" and log2.steps == 100 and log2.best_step == 50
 
 
+
+def test_validation_records_the_estimate_at_every_checkpoint():
+    """The trainer keeps, per checkpoint, the per-draw orthogonal integrand 1/2 w ||eps_c -
+    eps_u||^2 on the fixed validation draws; its mean is the validation MI estimate."""
+    from mmgap.gap import fused_pass, orthogonal_integrand
+    from mmgap.inference import learning_growth
+    x, y = data(1000)
+    xv, yv = data(300, seed=1)
+    prop = TruncatedLogistic()
+    val = ValidationLoss(prop, xv, yv, k_draws=2, generator=torch.Generator().manual_seed(0))
+    trainer = Trainer(EpsDenoiser(ResidualMLP(1, 1)), total_steps=400,
+                      generator=torch.Generator().manual_seed(0))
+    log = trainer.run(DenoisingLoss(prop), x, y, n_steps=400, batch_size=64,
+                      validation=val, eval_every=50)
+    assert [c[0] for c in trainer.mi_curve] == log.val_steps
+    assert all(c[1].shape == (600,) and c[2] == 300 for c in trainer.mi_curve)
+    # the chosen checkpoint's record is the integrand of the kept weights on those draws
+    eps_u, eps_c = fused_pass(trainer.ema, val.z, val.logsnr, val.y, None)
+    want = 0.5 * val.weight.double() * orthogonal_integrand(eps_u, eps_c).double()
+    kept = [c[1] for c in trainer.mi_curve if c[0] == log.best_step][0]
+    assert torch.allclose(kept, want, rtol=1e-5, atol=1e-7)
+    lc = learning_growth(trainer.mi_curve, log.best_step)
+    i_end, i_half = lc["steps"].index(lc["chosen_step"]), lc["steps"].index(lc["half_step"])
+    assert lc["growth"] == pytest.approx(lc["mi"][i_end] - lc["mi"][i_half], abs=1e-9)
+
+
 # ---------------------------------------------------------------- GaussianPrior
 def test_gaussian_prior_equals_the_oracle_for_its_fitted_covariance():
     import numpy as np

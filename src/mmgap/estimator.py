@@ -29,7 +29,7 @@ from .inference import (DELTA_WEIGHT_CHECKED, DELTA_WEIGHT_CONTROLLED, MODEL_ERR
                         calibrated_stderr,
                         capped_rows, combined_p_value, gaussian_copula_check, label_entropy, learning_growth,
                         linear_permutation_test, permutation_test, repair_trigger, REPAIR_CURES,
-                        REPAIR_HULL,
+                        REPAIR_HULL, LOWER_BOUND_FLAGS,
                         reliability_flags, upper_end_floor, z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
@@ -778,7 +778,9 @@ class MMGEstimator(ParamsMixin):
             gauss_mi=None if gauss is None else gauss["mi"],
             gauss_stderr=0.0 if gauss is None else gauss["stderr"],
             stopped_early=self.training_log_.stopped_reason == "early stopping",
-            best_step=self.training_log_.best_step, eval_every=getattr(self, "eval_every_", None))
+            best_step=self.training_log_.best_step, eval_every=getattr(self, "eval_every_", None),
+            growth=(getattr(self, "learning_", None) or {}).get("growth"),
+            growth_stderr=(getattr(self, "learning_", None) or {}).get("growth_stderr") or 0.0)
         # the upper end reaches the cross-checks (design notes 20 and 21)
         floor = upper_end_floor(ci_high, knn_mi=knn_mi, gauss=gauss)
         warnings_list = [f["message"] for f in flags]
@@ -834,8 +836,7 @@ class MMGEstimator(ParamsMixin):
                             test["p_value"], (getattr(self, "linear_test_", None)
                                               or {}).get("p_value")),
                         upper_bound=None if bound is None else nats_to(bound, u),
-                        lower_bound_only=any(f["code"] in ("gap_open_upper", "infinite_mi")
-                                             for f in flags),
+                        lower_bound_only=any(f["code"] in LOWER_BOUND_FLAGS for f in flags),
                         ci_high_floor=None if floor is None else nats_to(floor, u))
 
     def _knn_cross_check(self, x: Any, y: Any, ct) -> Optional[float]:
@@ -938,6 +939,7 @@ class MMGEstimator(ParamsMixin):
                 "swapped": self.swapped_,
                 "training": {**self.training_log_.summary(),
                              "eval_every": getattr(self, "eval_every_", None)},
+                "learning": _learning_record(getattr(self, "learning_", None)),
                 "seconds_fit": self.seconds_fit_,
             },
         }
@@ -1065,6 +1067,18 @@ def _prepared_tensor(a: Any, mapper, name: str, order: Optional[np.ndarray],
         for start in starts:
             fill(start)
     return out.to(device)
+
+
+def _learning_record(learning: Optional[dict]) -> Optional[dict]:
+    """What a saved estimator keeps of ``inference.learning_growth``'s record: the inputs of
+    the ``still_learning`` flag (not the per-checkpoint curve)."""
+    if learning is None:
+        return None
+    out = {k: learning[k] for k in ("half_step", "chosen_step")}
+    for k in ("growth", "growth_stderr"):
+        v = learning[k]
+        out[k] = float(v) if v is not None and math.isfinite(v) else None
+    return out
 
 
 def _learning_diagnostics(learning: Optional[dict], units: str) -> Optional[dict]:

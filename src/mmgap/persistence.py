@@ -200,6 +200,15 @@ def _validate(cfg, cls) -> Dict[str, Any]:
         "best_step": _get(t, "best_step", "fitted.training", int, optional=True, nonneg=True),
         "eval_every": _get(t, "eval_every", "fitted.training", int, optional=True, nonneg=True),
     }
+    lr = _get(f, "learning", "fitted", dict, optional=True)
+    if lr is not None:
+        lr = {"half_step": _get(lr, "half_step", "fitted.learning", int, nonneg=True),
+              "chosen_step": _get(lr, "chosen_step", "fitted.learning", int, nonneg=True),
+              "growth": _get(lr, "growth", "fitted.learning", (int, float), optional=True),
+              "growth_stderr": _get(lr, "growth_stderr", "fitted.learning", (int, float),
+                                    optional=True, nonneg=True),
+              "steps": [], "mi": []}  # the per-checkpoint curve is not saved
+    out["learning"] = lr
     for key, build in (("proposal", proposal_from_dict), ("x_scaler", scaler_from_dict),
                        ("y_scaler", scaler_from_dict), ("z_scaler", scaler_from_dict),
                        ("y_encoder", lambda d: None if d is None else OneHot.from_dict(d)),
@@ -268,6 +277,7 @@ def load_estimator(cls, path: str | os.PathLike, device: str = "auto"):
     if t["eval_every"] is not None:
         est.eval_every_ = t["eval_every"]
     est.training_log_ = log
+    est.learning_ = v["learning"]
     est.network_kind_ = v["network"]
     est.x_image_shape_, est.y_image_shape_ = v["x_image_shape"], v["y_image_shape"]
     est.dim_z_, est.dim_z_in_, est.has_z_ = v["dim_z"], v["dim_z_in"], v["dim_z"] > 0
