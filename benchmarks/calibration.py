@@ -456,10 +456,27 @@ def stop_flag_record(r, default_steps=6000):
     return dict(r, flags=flags + ["stopped_overfitting"])
 
 
+def learn_flag_record(r):
+    """A record written before the ``still_learning`` flag (design note 32) but with its
+    ``learning_curve``, with the flag added where the rule of today's constants fires and the
+    interval's upper end then open (None). Other records are returned unchanged."""
+    from mmgap.inference import LEARNING_GROWTH_ABS, LEARNING_GROWTH_REL
+
+    lc = r.get("learning_curve") or {}
+    g, se, est = lc.get("growth"), lc.get("growth_stderr") or 0.0, r.get("estimate")
+    flags = list(r.get("flags") or [])
+    if g is None or est is None or "still_learning" in flags:
+        return r
+    if not g > max(LEARNING_GROWTH_REL * max(est, 0.0), LEARNING_GROWTH_ABS, 3.0 * se):
+        return r
+    return dict(r, flags=flags + ["still_learning"], ci95=[r["ci95"][0], None])
+
+
 def rewrite(src, out_dir, fn):
     """Every record of the `mmgap bench` folder ``src`` through ``fn`` (a record in, the same
     record or a changed copy out), into ``out_dir``/results.jsonl; returns (records changed,
-    records). ``fn``: :func:`hull_record` or :func:`stop_flag_record`."""
+    records). ``fn``: :func:`hull_record`, :func:`stop_flag_record` or
+    :func:`learn_flag_record`."""
     from mmgap.benchmark.runner import load_records
 
     out = Path(out_dir)
@@ -567,6 +584,10 @@ def main():
                         "to recorded runs that predate it")
     sp.add_argument("src", help="a `mmgap bench` folder")
     sp.add_argument("--out", required=True, help="folder for the results.jsonl with the flag")
+    lp = sub.add_parser("learnflag", help="the still_learning flag (design note 32) added to "
+                        "recorded runs with a learning curve that predate it")
+    lp.add_argument("src", help="a `mmgap bench` folder")
+    lp.add_argument("--out", required=True, help="folder for the results.jsonl with the flag")
     ch = sub.add_parser("choose", help="re-choose the interval's form weight and floor on "
                         "selection runs (design note 21's rule; records with the form difference)")
     ch.add_argument("select_dirs", nargs="+", help="selection-seed bench folders, pooled")
@@ -604,6 +625,10 @@ def main():
         changed, total = rewrite(a.src, a.out, stop_flag_record)
         print(f"stopped_overfitting added to {changed} of {total} records; written to "
               f"{a.out}/results.jsonl")
+    elif a.cmd == "learnflag":
+        changed, total = rewrite(a.src, a.out, learn_flag_record)
+        print(f"still_learning added to {changed} of {total} records (upper end opened); "
+              f"written to {a.out}/results.jsonl")
     elif a.cmd == "summary":
         print(summary(a.files, a.alpha))
     else:
