@@ -310,3 +310,7 @@ def test_learning_growth_pairs_rows_and_picks_the_half_way_checkpoint():
     assert learning_growth(curve, 600) is None
     one = learning_growth(curve[:1], 250)
     assert one["growth"] is None and one["half_step"] == 250
+    # one validation row: a growth but no standard error (the estimator then raises no flag)
+    row = [(s, torch.full((3,), v, dtype=torch.float64), 1) for s, v in ((100, 1.0), (200, 3.0))]
+    lone = learning_growth(row, 200)
+    assert lone["growth"] == pytest.approx(2.0) and lone["growth_stderr"] is None

@@ -765,6 +765,7 @@ class MMGEstimator(ParamsMixin):
             mi = bound
         knn_mi = self._knn_cross_check(x, y, ct)
         ci_high = min(mi + Z95 * se, math.inf if bound is None else bound)
+        learning = getattr(self, "learning_", None) or {}  # inference.learning_growth
         flags = reliability_flags(
             mi=mi, edge_density=edge_density, window=(self.proposal_.low, self.proposal_.high),
             n_train=self.n_train_, dim_x=self.dim_x_, dim_y=self.dim_y_ + self.dim_z_,
@@ -779,8 +780,8 @@ class MMGEstimator(ParamsMixin):
             gauss_stderr=0.0 if gauss is None else gauss["stderr"],
             stopped_early=self.training_log_.stopped_reason == "early stopping",
             best_step=self.training_log_.best_step, eval_every=getattr(self, "eval_every_", None),
-            growth=(getattr(self, "learning_", None) or {}).get("growth"),
-            growth_stderr=(getattr(self, "learning_", None) or {}).get("growth_stderr") or 0.0)
+            growth=learning.get("growth") if learning.get("growth_stderr") is not None else None,
+            growth_stderr=learning.get("growth_stderr") or 0.0)
         # the upper end reaches the cross-checks (design notes 20 and 21)
         floor = upper_end_floor(ci_high, knn_mi=knn_mi, gauss=gauss)
         warnings_list = [f["message"] for f in flags]

@@ -225,7 +225,8 @@ def learning_growth(curve: List[Tuple[int, Tensor, int]],
     if n_rows > 0 and d.numel() % n_rows == 0:
         d = d.view(-1, n_rows).mean(0)  # the draws are rows repeated k times
     out["growth"] = float(d.mean())
-    out["growth_stderr"] = (float(d.std()) / math.sqrt(d.numel()) if d.numel() > 1 else math.inf)
+    # one validation row: no spread to judge the growth by (None, and the flag stays off)
+    out["growth_stderr"] = float(d.std()) / math.sqrt(d.numel()) if d.numel() > 1 else None
     return out
 
 
