@@ -205,8 +205,9 @@ def learning_growth(curve: List[Tuple[int, Tensor, int]],
     chosen checkpoint and the one nearest half-way from the phase's first checkpoint to it
     is sharp although each value is noisy. Per-row means (the k draws of one row share it)
     give the standard error. Returns {"steps", "mi" (validation estimate per checkpoint),
-    "half_step", "chosen_step", "growth", "growth_stderr"}, or None with fewer than two
-    checkpoints before the chosen one."""
+    "half_step", "chosen_step", "growth", "growth_stderr"} (growth None when no checkpoint
+    lies before the chosen one), or None without a curve or when ``chosen_step`` is not one
+    of its steps."""
     if not curve or chosen_step is None:
         return None
     steps = [int(c[0]) for c in curve]
