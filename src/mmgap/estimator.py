@@ -28,8 +28,8 @@ from .inference import (DELTA_WEIGHT_CHECKED, DELTA_WEIGHT_CONTROLLED, MODEL_ERR
                         KNN_CHECK_MAX_ROWS, LINEAR_TEST_PERMUTATIONS, PERMUTATION_MAX_ROWS,
                         calibrated_stderr,
                         capped_rows, combined_p_value, gaussian_copula_check, label_entropy,
-                        learning_growth, linear_permutation_test, permutation_test, repair_trigger, REPAIR_CURES,
-                        REPAIR_HULL, LOWER_BOUND_FLAGS,
+                        learning_growth, linear_permutation_test, permutation_test,
+                        repair_trigger, REPAIR_CURES, REPAIR_HULL, LOWER_BOUND_FLAGS,
                         reliability_flags, upper_end_floor, z_strata)
 from .logsnr import TruncatedLogistic, logsnr_grid
 from .networks import build_network
