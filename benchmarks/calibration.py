@@ -460,14 +460,14 @@ def learn_flag_record(r):
     """A record written before the ``still_learning`` flag (design note 32) but with its
     ``learning_curve``, with the flag added where the rule of today's constants fires and the
     interval's upper end then open (None). Other records are returned unchanged."""
-    from mmgap.inference import LEARNING_GROWTH_ABS, LEARNING_GROWTH_REL
+    from mmgap.inference import still_learning
 
     lc = r.get("learning_curve") or {}
-    g, se, est = lc.get("growth"), lc.get("growth_stderr") or 0.0, r.get("estimate")
+    g, se, est = lc.get("growth"), lc.get("growth_stderr"), r.get("estimate")
     flags = list(r.get("flags") or [])
-    if g is None or est is None or "still_learning" in flags:
+    if se is None or est is None or "still_learning" in flags:
         return r
-    if not g > max(LEARNING_GROWTH_REL * max(est, 0.0), LEARNING_GROWTH_ABS, 3.0 * se):
+    if not still_learning(est, g, se):
         return r
     return dict(r, flags=flags + ["still_learning"], ci95=[r["ci95"][0], None])
 

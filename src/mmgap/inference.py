@@ -231,6 +231,14 @@ def learning_growth(curve: List[Tuple[int, Tensor, int]],
     return out
 
 
+def still_learning(mi: float, growth: Optional[float], growth_stderr: float = 0.0) -> bool:
+    """The ``still_learning`` rule (design note 32): ``growth`` (nats, :func:`learning_growth`)
+    above LEARNING_GROWTH_REL of the estimate ``mi``, LEARNING_GROWTH_ABS and 3
+    ``growth_stderr``."""
+    return growth is not None and growth > max(LEARNING_GROWTH_REL * max(mi, 0.0),
+                                               LEARNING_GROWTH_ABS, 3.0 * growth_stderr)
+
+
 def calibrated_stderr(mi: float, stderr_mc: float, delta: float,
                       rel: float = MODEL_ERROR_REL, delta_weight: float = 1.0) -> float:
     """``sqrt(stderr_mc^2 + (delta_weight * delta)^2 + (rel * mi)^2)`` (all in the same
@@ -610,8 +618,7 @@ def reliability_flags(*, mi: float, edge_density: Optional[Tuple[float, float]] 
                            "the interval's upper end raised to the Gaussian "
                            "value's upper 95% limit (estimate_mi refits with "
                            "gaussian_prior=True)"))
-    if growth is not None and growth > max(LEARNING_GROWTH_REL * max(mi, 0.0),
-                                           LEARNING_GROWTH_ABS, 3.0 * growth_stderr):
+    if still_learning(mi, growth, growth_stderr):
         flags.append(_flag("still_learning", f"the estimate on validation rows rose by "
                            f"{growth:.4f} over the second half of training (to {mi:.4f} held "
                            "out): the denoiser was still learning the dependence when training "
